@@ -1,0 +1,126 @@
+"""The ``pzmpi`` command: a thin face over configuration, engine, training and profile.
+
+The configuration is read and thread counts pinned before numpy, numba or
+RAIL are imported.  Configuration errors are printed once (by rank 0) and every
+rank exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pzmpi.config import Config, ConfigError, load_config, require_file
+from pzmpi.threads import pin_threads
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pzmpi", description="Photo-z tables from LSST Object catalogs, under MPI.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text)
+        sub.add_argument("config", help="run configuration (TOML), see docs/configuration.md")
+        sub.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                         help="override a configuration key (repeatable), e.g. --set run.rows_per_chunk=5000")
+        return sub
+
+    run = with_config("run", "estimate photo-z PDFs for every object (launch with mpiexec/srun)")
+    run.add_argument("--output", help="run folder (overrides output.folder)")
+    with_config("train", "train the estimator's model with RAIL's informer")
+
+    profile = commands.add_parser("profile", help="summarise a run's profile.json")
+    profile.add_argument("run_dir")
+    profile.add_argument("--timeline", metavar="PNG", help="also draw a per-rank timeline into this PNG file")
+    profile.add_argument("--json", action="store_true", help="print the per-run summary as JSON")
+
+    sample = commands.add_parser("sample", help="write the demo catalog (RAIL's DC2 sample as nJy parquet)")
+    sample.add_argument("out_dir")
+    sample.add_argument("--files", type=int, default=4, help="number of catalog files (default 4)")
+    sample.add_argument("--replicas", type=int, default=1, help="repeat the 20,449 rows this many times")
+    sample.add_argument("--row-group-rows", type=int, default=2000, help="rows per parquet row group")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "profile":
+        return _profile(args)
+    if args.command == "sample":
+        return _sample(args)
+    overrides = list(args.overrides)
+    if getattr(args, "output", None):
+        overrides.append(f"output.folder={args.output!r}".replace("'", '"'))
+    try:
+        config = load_config(args.config, overrides)
+    except ConfigError as error:
+        return _config_error(error)
+    pin_threads(config.run.threads_per_rank)
+    return _run(config) if args.command == "run" else _train(config)
+
+
+def _run(config: Config) -> int:
+    from pzmpi import engine, mpi
+
+    comm = mpi.world()
+    try:
+        require_file(config.estimator.model, "estimator.model", config.source)
+        with mpi.exception_guard(comm):
+            pin_threads(config.run.threads_per_rank)
+            return engine.run(config, comm)
+    except (ConfigError, mpi.AgreedError) as error:
+        return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
+    return 1  # pragma: no cover - exception_guard aborts
+
+
+def _train(config: Config) -> int:
+    from pzmpi.errors import InputFileError
+    from pzmpi.train import train
+
+    try:
+        model = train(config)
+    except (ConfigError, InputFileError) as error:
+        return _config_error(error)
+    print(f"pzmpi: model written to {model}")
+    return 0
+
+
+def _profile(args: argparse.Namespace) -> int:
+    import json
+
+    from pzmpi.profiling import format_summary, load_profile, plot_timeline
+
+    try:
+        profile = load_profile(args.run_dir)
+    except FileNotFoundError as error:
+        return _config_error(error)
+    if args.json:
+        print(json.dumps({k: v for k, v in profile.items() if k != "ranks"}, indent=1))
+    else:
+        print(format_summary(profile))
+    if args.timeline:
+        plot_timeline(profile, args.timeline)
+        print(f"timeline written to {args.timeline}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from pzmpi.sample import make_sample
+
+    written = make_sample(Path(args.out_dir), args.files, args.replicas, args.row_group_rows)
+    print(f"pzmpi: {len(written['catalog'])} catalog files in {Path(args.out_dir) / 'catalog'}, "
+          f"training table {written['training'][0]}")
+    return 0
+
+
+def _config_error(error: Exception, printing: bool = True) -> int:
+    if printing:
+        print(f"pzmpi: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Estimators: RAIL's photo-z codes behind one chunk-at-a-time interface.
+
+``resolve_classes`` maps a configured name to the RAIL estimator and informer
+classes; ``RailEstimator`` and ``train_model`` (in ``rail_adapter``) drive them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from pzmpi.errors import ConfigError
+
+KNOWN_ESTIMATORS = {
+    "flexzboost": "rail.estimation.algos.flexzboost.FlexZBoostEstimator",
+    "bpz": "rail.estimation.algos.bpz_lite.BPZliteEstimator",
+}
+
+
+def estimator_class_path(name: str) -> str:
+    """A short name ('flexzboost', 'bpz') or a full class path, as a class path."""
+    return KNOWN_ESTIMATORS.get(name.lower(), name)
+
+
+def informer_class_path(name: str) -> str:
+    """RAIL pairs each ``XEstimator`` with an ``XInformer`` in the same module."""
+    path = estimator_class_path(name)
+    if not path.endswith("Estimator"):
+        raise ConfigError(f"'estimator.name' = {name!r}: cannot derive an informer class from {path!r}")
+    return path.removesuffix("Estimator") + "Informer"
+
+
+def import_class(path: str, key: str = "estimator.name") -> type:
+    """Import ``package.module.Class``; a failure names the configuration key."""
+    module_name, _, class_name = path.rpartition(".")
+    if not module_name:
+        raise ConfigError(f"'{key}' = {path!r} is neither a known estimator "
+                          f"({', '.join(KNOWN_ESTIMATORS)}) nor a class path")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ConfigError(f"'{key}': cannot import module {module_name!r}: {error}") from None
+    try:
+        return getattr(module, class_name)
+    except AttributeError:
+        raise ConfigError(f"'{key}': module {module_name!r} has no class {class_name!r}") from None

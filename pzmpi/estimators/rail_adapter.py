@@ -1,0 +1,129 @@
+"""Run a RAIL estimator one chunk at a time, in-process, without its file I/O.
+
+RAIL's ``CatEstimator.estimate()`` reads a whole table and writes (then
+re-reads) a whole output file.  pzmpi instead drives the stage's own chunk
+protocol: the model is opened once per rank, then each cleaned chunk goes
+through ``_process_chunk``, whose ``_do_chunk_output`` hook is replaced to hand
+back the qp ensemble.  The science is RAIL's code unchanged; only the I/O differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import qp
+import structlog
+
+from pzmpi.cleaning import magnitude_column, magnitude_error_column
+from pzmpi.config import Config
+from pzmpi.errors import ConfigError
+from pzmpi.estimators import estimator_class_path, import_class, informer_class_path
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """PDFs of one chunk on the run's redshift grid, plus the estimator's own per-object extras."""
+
+    pdfs: np.ndarray
+    extras: dict[str, np.ndarray]
+
+
+def quiet_rail() -> None:
+    """RAIL logs a line per chunk and per data handle: keep only its warnings and errors."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def redshift_grid(config: Config) -> np.ndarray:
+    est = config.estimator
+    return np.linspace(est.zmin, est.zmax, est.nzbins)
+
+
+def shared_stage_params(config: Config, stage_class: type) -> dict[str, Any]:
+    """Parameters every RAIL photo-z stage understands, derived from pzmpi's configuration.
+
+    Only those the stage declares are passed; ``estimator.params`` or
+    ``training.params`` override any of them.
+    """
+    bands = config.input.bands
+    params: dict[str, Any] = dict(
+        hdf5_groupname="",
+        zmin=config.estimator.zmin,
+        zmax=config.estimator.zmax,
+        nzbins=config.estimator.nzbins,
+        nondetect_val=config.cleaning.nondetect_val,
+        bands=[magnitude_column(b) for b in bands],
+        err_bands=[magnitude_error_column(b) for b in bands],
+        mag_limits={magnitude_column(b): float(config.cleaning.mag_limits[b]) for b in bands},
+        calculated_point_estimates=[],
+    )
+    declared = set(getattr(stage_class, "config_options", {}))
+    return {key: value for key, value in params.items() if key in declared}
+
+
+class RailEstimator:
+    """One RAIL CatEstimator, loaded once, estimating chunk after chunk."""
+
+    def __init__(self, config: Config) -> None:
+        quiet_rail()
+        stage_class = import_class(estimator_class_path(config.estimator.name))
+        params = shared_stage_params(config, stage_class)
+        params.update(config.estimator.params)
+        self.grid = redshift_grid(config)
+        self.extra_columns = list(config.output.estimator_columns)
+        self._stage = stage_class.make_stage(
+            name=f"pzmpi_{stage_class.__name__}", model=config.estimator.model, output_mode="return", **params
+        )
+        self._stage.open_model(**self._stage.config)
+        self._stage._initialize_run()
+        self._captured: list[qp.Ensemble] = []
+        self._stage._do_chunk_output = self._capture
+        self._rows_done = 0
+
+    def _capture(self, qp_dstn: qp.Ensemble, start: int, end: int, first: bool, data: Any = None) -> None:
+        self._captured.append(qp_dstn)
+
+    def estimate(self, columns: dict[str, np.ndarray]) -> Estimate:
+        """PDFs on the configured grid for one chunk of magnitudes (RAIL column names)."""
+        n = len(next(iter(columns.values())))
+        data = {name: values.copy() for name, values in columns.items()}  # RAIL edits its input in place
+        start = self._rows_done
+        self._stage._process_chunk(start, start + n, data, start == 0)
+        self._rows_done += n
+        if len(self._captured) != 1:
+            raise RuntimeError(f"{type(self._stage).__name__} produced {len(self._captured)} outputs for one chunk")
+        ensemble = self._captured.pop()
+        if ensemble.npdf != n:
+            raise RuntimeError(f"{type(self._stage).__name__} returned {ensemble.npdf} PDFs for {n} objects")
+        return Estimate(pdfs=pdfs_on_grid(ensemble, self.grid), extras=self._extras(ensemble))
+
+    def _extras(self, ensemble: qp.Ensemble) -> dict[str, np.ndarray]:
+        ancil = ensemble.ancil or {}
+        missing = [c for c in self.extra_columns if c not in ancil]
+        if missing:
+            raise ConfigError(f"'output.estimator_columns': {type(self._stage).__name__} provides no "
+                              f"{', '.join(missing)} (it provides: {', '.join(ancil) or 'nothing'})")
+        return {name: np.asarray(ancil[name]).reshape(ensemble.npdf, -1).squeeze(axis=1) for name in self.extra_columns}
+
+
+def pdfs_on_grid(ensemble: qp.Ensemble, grid: np.ndarray) -> np.ndarray:
+    """The ensemble's PDFs sampled on ``grid``: the stored values when it is already gridded there."""
+    if ensemble.metadata.get("pdf_name", [b""])[0] == b"interp":
+        xvals = np.asarray(ensemble.metadata["xvals"]).ravel()
+        if xvals.shape == grid.shape and np.array_equal(xvals, grid):
+            return np.asarray(ensemble.objdata["yvals"], dtype=np.float64)
+    return np.asarray(ensemble.pdf(grid), dtype=np.float64).reshape(ensemble.npdf, grid.size)
+
+
+def train_model(config: Config, columns: dict[str, np.ndarray]) -> None:
+    """Run the estimator's RAIL informer on cleaned training columns; it writes ``estimator.model``."""
+    quiet_rail()
+    informer_class = import_class(informer_class_path(config.estimator.name))
+    params = shared_stage_params(config, informer_class)
+    params.update(config.training.params)
+    informer = informer_class.make_stage(
+        name=f"pzmpi_{informer_class.__name__}", model=config.estimator.model, **params
+    )
+    informer.inform(columns)

@@ -1,0 +1,52 @@
+"""Provenance stamped on every output: configuration, model checksum, package versions.
+
+Nothing here depends on the time, the host or the rank, so that the same
+inputs and configuration give byte-identical outputs whatever the world size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pzmpi.config import Config
+
+TRACKED_DISTRIBUTIONS = ("pzmpi", "numpy", "numba", "pyarrow", "h5py", "mpi4py", "qp-prob", "tables-io", "ceci",
+                         "scikit-learn", "xgboost", "flexcode", "desc-bpz")
+
+
+def sha256_of_file(path: str | Path, block: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while data := handle.read(block):
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python, pzmpi's stack and every installed RAIL package."""
+    names = set(TRACKED_DISTRIBUTIONS)
+    names.update(d.metadata["Name"] for d in metadata.distributions() if d.metadata["Name"].startswith("pz-rail"))
+    versions = {"python": platform.python_version()}
+    for name in sorted(names):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def piece_attributes(config: Config) -> dict[str, Any]:
+    """HDF5 attributes shared by all pieces of a run (each piece adds its own input and rows)."""
+    return {
+        "estimator": config.estimator.name,
+        "model_file": config.estimator.model,
+        "model_sha256": sha256_of_file(config.estimator.model),
+        "config": config.text,
+        "config_sha256": config.sha256,
+        "versions": json.dumps(package_versions(), sort_keys=True),
+    }

@@ -1,0 +1,61 @@
+"""Reading: stream one piece of a parquet file, only the needed columns, chunk by chunk.
+
+Memory per rank is bounded by the chunk size, never by the file size: pyarrow
+decodes the piece's row groups in batches of ``rows_per_chunk`` rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pzmpi.errors import InputFileError
+from pzmpi.plan import Piece
+
+
+def check_columns(path: str, schema: pa.Schema, columns: list[str]) -> None:
+    """Fail with the file and every missing column named, before any row is read."""
+    missing = [c for c in columns if c not in schema.names]
+    if missing:
+        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+
+
+def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterator[dict[str, np.ndarray]]:
+    """Yield the piece's rows as dicts of numpy arrays, ``rows_per_chunk`` rows at a time.
+
+    Floating columns come back with nulls as NaN; the id column must be a
+    non-null integer column.
+    """
+    try:
+        parquet = pq.ParquetFile(piece.path)
+    except Exception as error:
+        raise InputFileError(f"{piece.path}: cannot open: {error}") from None
+    check_columns(piece.path, parquet.schema_arrow, columns)
+    batches = parquet.iter_batches(
+        batch_size=rows_per_chunk,
+        row_groups=range(piece.row_group_start, piece.row_group_stop),
+        columns=columns,
+        use_threads=False,
+    )
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (OSError, pa.ArrowException) as error:
+            raise InputFileError(f"{piece.path}: cannot decode rows of row groups "
+                                 f"{piece.row_group_start}-{piece.row_group_stop - 1}: {error}") from None
+        yield {name: _to_numpy(piece.path, name, batch.column(name)) for name in columns}
+
+
+def _to_numpy(path: str, name: str, column: pa.Array) -> np.ndarray:
+    if pa.types.is_floating(column.type):
+        return column.to_numpy(zero_copy_only=False)
+    if pa.types.is_integer(column.type) or pa.types.is_boolean(column.type):
+        if column.null_count:
+            raise InputFileError(f"{path}: column {name} has {column.null_count} null value(s)")
+        return column.to_numpy(zero_copy_only=False)
+    raise InputFileError(f"{path}: column {name} has type {column.type}, expected a number")
