@@ -10,6 +10,7 @@ first and pins thread counts before those libraries load.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -287,7 +288,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
     """Make file paths absolute, relative to the configuration file's folder."""
 
     def resolve(value: str) -> str:
-        return str(base_dir / value) if value and not Path(value).is_absolute() else value
+        return os.path.normpath(base_dir / value) if value and not os.path.isabs(value) else value
 
     return replace(
         config,

@@ -1,0 +1,93 @@
+"""Cleaning: magnitudes equal the plain formulas, and every invalid flux is a non-detection."""
+
+import numpy as np
+import pytest
+
+from pzmpi.cleaning import ZP_NJY, clean_chunk, input_columns
+from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, InputConfig
+from pzmpi.sample import magnitudes_to_fluxes
+
+
+def make_input(kind: str = "flux", bands=("g", "r")) -> InputConfig:
+    flux = kind == "flux"
+    return InputConfig(paths=["x"], id_column="objectId", bands=list(bands),
+                       flux_column="{band}_flux" if flux else "", flux_error_column="{band}_fluxErr" if flux else "",
+                       magnitude_column="" if flux else "mag_{band}", magnitude_error_column="" if flux else "magerr_{band}",
+                       magnitude_nondetect_val=99.0, ebv_column="ebv")
+
+
+def make_cleaning(deredden: bool = False) -> CleaningConfig:
+    return CleaningConfig(deredden=deredden, extinction=dict(LSST_EXTINCTION), nondetect_val=99.0,
+                          mag_limits=dict(LSST_MAG_LIMITS))
+
+
+def test_zero_point_is_ab_in_nanojansky():
+    assert ZP_NJY == pytest.approx(-2.5 * np.log10(1e-9 / 3631), abs=1e-12)
+    assert abs(ZP_NJY - 31.4) < 1e-3  # pz-compute's rounded value
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_flux_to_magnitude_matches_numpy(dtype):
+    rng = np.random.default_rng(1)
+    flux = (10 ** rng.uniform(0, 5, 1000)).astype(dtype)
+    err = (flux * rng.uniform(0.001, 0.5, 1000)).astype(dtype)
+    raw = {"objectId": np.arange(1000), "g_flux": flux, "g_fluxErr": err, "r_flux": flux, "r_fluxErr": err}
+    chunk = clean_chunk(raw, make_input(), make_cleaning())
+    expected = -2.5 * np.log10(flux.astype(np.float64)) + 2.5 * np.log10(3631e9)
+    expected_err = 2.5 / np.log(10) * err.astype(np.float64) / flux.astype(np.float64)
+    np.testing.assert_allclose(chunk.columns["mag_g_lsst"], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(chunk.columns["mag_err_g_lsst"], expected_err, rtol=1e-12)
+    assert chunk.nondetections == {"g": 0, "r": 0}
+
+
+def test_invalid_fluxes_become_nondetections_with_a_limit_error():
+    flux = np.array([100.0, 0.0, -5.0, np.nan, np.inf, 50.0, 50.0, -np.inf, 10.0])
+    err = np.array([1.0, 2.0, 3.0, 4.0, 1.0, -1.0, np.nan, np.nan, 0.0])
+    raw = {"objectId": np.arange(9), "g_flux": flux, "g_fluxErr": err, "r_flux": flux, "r_fluxErr": err}
+    chunk = clean_chunk(raw, make_input(), make_cleaning())
+    mag, mag_err = chunk.columns["mag_g_lsst"], chunk.columns["mag_err_g_lsst"]
+    detected = np.array([True, False, False, False, False, False, False, False, True])
+    assert np.all(mag[~detected] == 99.0)
+    assert np.all(np.isfinite(mag)) and np.all(np.isfinite(mag_err)) and np.all(mag_err >= 0)
+    # non-detections with a usable error carry their 1-sigma limiting magnitude, others the band limit
+    np.testing.assert_allclose(mag_err[[1, 2, 3, 4]], -2.5 * np.log10(err[[1, 2, 3, 4]]) + ZP_NJY)
+    assert mag_err[5] == mag_err[6] == mag_err[7] == LSST_MAG_LIMITS["g"]
+    assert mag_err[8] == 0.0 and mag[8] == pytest.approx(-2.5 * np.log10(10.0) + ZP_NJY)
+    assert chunk.nondetections["g"] == 7
+
+
+def test_dereddening_applies_to_detections_only_and_counts_bad_ebv():
+    raw = {"objectId": np.arange(3), "g_flux": np.array([100.0, 0.0, 100.0]), "g_fluxErr": np.ones(3),
+           "r_flux": np.full(3, 100.0), "r_fluxErr": np.ones(3), "ebv": np.array([0.1, 0.1, np.nan])}
+    plain = clean_chunk(raw, make_input(), make_cleaning())
+    corrected = clean_chunk(raw, make_input(), make_cleaning(deredden=True))
+    assert corrected.columns["mag_g_lsst"][0] == pytest.approx(plain.columns["mag_g_lsst"][0] - 3.64 * 0.1)
+    assert corrected.columns["mag_r_lsst"][1] == pytest.approx(plain.columns["mag_r_lsst"][1] - 2.70 * 0.1)
+    assert corrected.columns["mag_g_lsst"][1] == 99.0
+    assert corrected.columns["mag_g_lsst"][2] == plain.columns["mag_g_lsst"][2]
+    assert corrected.bad_ebv == 1
+    assert "ebv" in input_columns(make_input(), make_cleaning(deredden=True))
+    assert "ebv" not in input_columns(make_input(), make_cleaning())
+
+
+def test_magnitude_inputs_keep_good_values_and_rewrite_bad_ones():
+    mag = np.array([21.5, 99.0, np.nan, np.inf, 22.0], dtype=np.float32)
+    err = np.array([0.05, 26.6, 0.1, 0.1, -0.2], dtype=np.float32)
+    raw = {"objectId": np.arange(5), "mag_g": mag, "magerr_g": err}
+    chunk = clean_chunk(raw, make_input("mag", bands=("g",)), make_cleaning())
+    out = chunk.columns["mag_g_lsst"]
+    assert out[0] == np.float64(np.float32(21.5)) and chunk.columns["mag_err_g_lsst"][0] == np.float64(np.float32(0.05))
+    assert np.all(out[1:] == 99.0)
+    assert chunk.columns["mag_err_g_lsst"][1] == pytest.approx(26.6, abs=1e-5)
+    assert chunk.nondetections == {"g": 4}
+
+
+def test_round_trip_of_the_sample_converter():
+    mag = np.array([20.0, 24.5, 99.0], dtype=np.float32)
+    err = np.array([0.01, 0.2, 26.62], dtype=np.float32)
+    flux, flux_err = magnitudes_to_fluxes(mag, err)
+    assert flux[2] == 0.0
+    raw = {"objectId": np.arange(3), "g_flux": flux, "g_fluxErr": flux_err}
+    chunk = clean_chunk(raw, make_input(bands=("g",)), make_cleaning())
+    np.testing.assert_allclose(chunk.columns["mag_g_lsst"], mag.astype(np.float64), atol=1e-12)
+    np.testing.assert_allclose(chunk.columns["mag_err_g_lsst"], err.astype(np.float64), rtol=1e-12)

@@ -1,0 +1,96 @@
+"""Configuration: every mistake is an error naming the key and the file."""
+
+from pathlib import Path
+
+import pytest
+
+from pzmpi.config import ConfigError, load_config
+
+VALID = """
+[input]
+paths = "catalog"
+flux_column = "{band}_cModelFlux"
+flux_error_column = "{band}_cModelFluxErr"
+
+[estimator]
+name = "flexzboost"
+model = "model.pkl"
+
+[output]
+folder = "run"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_and_relative_paths(tmp_path):
+    config = load_config(write(tmp_path, VALID))
+    assert config.input.paths == [str(tmp_path / "catalog")]
+    assert config.estimator.model == str(tmp_path / "model.pkl")
+    assert config.output.folder == str(tmp_path / "run")
+    assert config.output.pdf_dtype == "float32"
+    assert config.estimator.nzbins == 301 and config.estimator.zmax == 3.0
+    assert config.input.value_columns()[0] == "u_cModelFlux"
+    assert config.input.error_columns()[-1] == "y_cModelFluxErr"
+    assert config.run.threads_per_rank == 1
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("[run]\nrows_per_chunck = 5\n", "unknown key 'run.rows_per_chunck'"),
+    ("[run]\nrows_per_chunk = 'many'\n", "'run.rows_per_chunk' must be an integer"),
+    ("[run]\nrows_per_chunk = true\n", "'run.rows_per_chunk' must be an integer, got a boolean"),
+    ("[outputs]\nfolder = 'x'\n", "unknown section [outputs]"),
+    ("[output]\npdf_dtype = 'float16'\n", "'output.pdf_dtype'"),
+    ("[output]\npoint_estimates = ['zbest']\n", "'output.point_estimates'"),
+    ("[estimator]\nzmin = 3.0\n", "'estimator.zmax'"),
+    ("[input]\nmagnitude_column = 'mag_{band}'\n", "exactly one of 'input.flux_column'"),
+])
+def test_mistakes_name_the_key_and_file(tmp_path, extra, message):
+    text = VALID
+    section = extra.split("]")[0] + "]"
+    if section in text:  # merge into the existing table
+        text = text.replace(section + "\n", extra, 1)
+    else:
+        text += extra
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, text))
+    assert message in str(error.value)
+    assert "run.toml" in str(error.value)
+
+
+def test_missing_required_key(tmp_path):
+    with pytest.raises(ConfigError, match="missing required key 'estimator.model'"):
+        load_config(write(tmp_path, VALID.replace('model = "model.pkl"\n', "")))
+
+
+def test_missing_file_and_bad_toml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path, "[input\n"))
+
+
+def test_overrides_are_typed_and_validated(tmp_path):
+    path = write(tmp_path, VALID)
+    config = load_config(path, ["run.rows_per_chunk=5000", "output.folder=elsewhere", "estimator.params={seed=3}"])
+    assert config.run.rows_per_chunk == 5000
+    assert config.output.folder == str(tmp_path / "elsewhere")
+    assert config.estimator.params == {"seed": 3}
+    with pytest.raises(ConfigError, match="'run.rows_per_chunk' must be an integer"):
+        load_config(path, ["run.rows_per_chunk=lots"])
+    with pytest.raises(ConfigError, match="must contain '{band}'"):
+        load_config(path, ["input.flux_column=flux"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config(path, ["rows_per_chunk=3"])
+
+
+def test_config_text_round_trips_and_hashes(tmp_path):
+    first = load_config(write(tmp_path, VALID))
+    again = load_config(write(tmp_path, first.text))
+    assert again.text == first.text and again.sha256 == first.sha256
+    changed = load_config(write(tmp_path, VALID), ["run.rows_per_chunk=7"])
+    assert changed.sha256 != first.sha256

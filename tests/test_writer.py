@@ -1,0 +1,68 @@
+"""Writing: qp-readable pieces, written atomically, and a virtual index over them."""
+
+import h5py
+import numpy as np
+import pytest
+import qp
+
+from pzmpi.errors import InputFileError
+from pzmpi.writer import PieceWriter, is_complete, write_index
+
+GRID = np.linspace(0.0, 3.0, 31)
+POINTS = ["zmode", "zmean"]
+
+
+def write_piece(path, ids, dtype="float32", compression="none"):
+    pdfs = np.abs(np.sin(np.outer(ids + 1, GRID)))
+    with PieceWriter(path, len(ids), GRID, dtype, POINTS, compression) as writer:
+        half = len(ids) // 2
+        for part in (slice(0, half), slice(half, None)):
+            points = {"zmode": GRID[np.argmax(pdfs[part], axis=1)], "zmean": np.full(len(ids[part]), 1.0)}
+            writer.write(ids[part], pdfs[part], points, {"tb": ids[part].astype(np.float64)})
+        writer.commit({"config_sha256": "abc", "input_file": "in.parquet"})
+    return pdfs
+
+
+@pytest.mark.parametrize("dtype, compression", [("float32", "none"), ("float64", "gzip")])
+def test_piece_opens_with_qp(tmp_path, dtype, compression):
+    ids = np.arange(10, 20, dtype=np.int64)
+    pdfs = write_piece(tmp_path / "p.hdf5", ids, dtype, compression)
+    ensemble = qp.read(str(tmp_path / "p.hdf5"))
+    assert ensemble.npdf == 10
+    np.testing.assert_array_equal(ensemble.ancil["objectId"], ids)
+    with h5py.File(tmp_path / "p.hdf5") as handle:
+        assert handle["data/yvals"].dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(handle["data/yvals"][()], pdfs.astype(dtype))
+        np.testing.assert_array_equal(handle["ancil/tb"][()], ids.astype(np.float64))
+        assert handle.attrs["input_file"] == "in.parquet"
+    assert is_complete(tmp_path / "p.hdf5", "abc")
+    assert not is_complete(tmp_path / "p.hdf5", "other configuration")
+    assert not (tmp_path / "p.hdf5.inprogress").exists()
+
+
+def test_failure_leaves_no_file(tmp_path):
+    final = tmp_path / "p.hdf5"
+    with pytest.raises(RuntimeError):
+        with PieceWriter(final, 10, GRID, "float32", POINTS, "none") as writer:
+            raise RuntimeError("estimator crashed")
+    assert not final.exists() and not (tmp_path / "p.hdf5.inprogress").exists()
+    with pytest.raises(InputFileError, match="announced 10"):
+        with PieceWriter(final, 10, GRID, "float32", POINTS, "none") as writer:
+            writer.commit({})
+    assert not final.exists()
+
+
+def test_index_concatenates_pieces_in_order_and_moves_with_the_folder(tmp_path):
+    run = tmp_path / "run"
+    (run / "pieces").mkdir(parents=True)
+    write_piece(run / "pieces" / "b.hdf5", np.arange(5, dtype=np.int64))
+    write_piece(run / "pieces" / "a.hdf5", np.arange(100, 107, dtype=np.int64))
+    total = write_index(run / "index.hdf5", [run / "pieces" / "b.hdf5", run / "pieces" / "a.hdf5"])
+    assert total == 12
+    moved = tmp_path / "moved"
+    run.rename(moved)
+    ensemble = qp.read(str(moved / "index.hdf5"))
+    np.testing.assert_array_equal(ensemble.ancil["objectId"], np.r_[np.arange(5), np.arange(100, 107)])
+    with h5py.File(moved / "index.hdf5") as index, h5py.File(moved / "pieces" / "a.hdf5") as piece:
+        assert index["data/yvals"].is_virtual
+        np.testing.assert_array_equal(index["data/yvals"][5:], piece["data/yvals"][()])
