@@ -11,7 +11,10 @@ Policy (docs/cleaning.md):
 * magnitude inputs are detected when finite, not the input's non-detection
   value, with a finite error >= 0; non-detections are rewritten the same way;
 * dereddening subtracts A_b E(B-V) from detected magnitudes only; a row whose
-  E(B-V) is not finite is left uncorrected and counted.
+  E(B-V) is not finite is left uncorrected and counted;
+* magnitudes are computed in float64 and stored as ``magnitude_dtype``
+  (float32 by default, as in RAIL's own files: RAIL's estimators compute colours
+  in the dtype they are given, so the dtype is part of the result).
 
 Output columns follow RAIL's names, ``mag_{band}_lsst`` and ``mag_err_{band}_lsst``.
 """
@@ -119,8 +122,8 @@ def clean_chunk(raw: dict[str, np.ndarray], inp: InputConfig, cleaning: Cleaning
     columns: dict[str, np.ndarray] = {}
     nondetections: dict[str, int] = {}
     for band, value, error in zip(inp.bands, inp.value_columns(), inp.error_columns()):
-        mag = np.empty(n)
-        mag_err = np.empty(n)
+        mag = np.empty(n, dtype=cleaning.magnitude_dtype)
+        mag_err = np.empty(n, dtype=cleaning.magnitude_dtype)
         a_band = float(cleaning.extinction.get(band, 0.0))
         limit = float(cleaning.mag_limits[band])
         if inp.reads_fluxes:

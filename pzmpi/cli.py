@@ -54,22 +54,28 @@ def main(argv: list[str] | None = None) -> int:
     overrides = list(args.overrides)
     if getattr(args, "output", None):
         overrides.append(f"output.folder={args.output!r}".replace("'", '"'))
+    if args.command == "run":
+        return _run(args.config, overrides)
     try:
         config = load_config(args.config, overrides)
     except ConfigError as error:
         return _config_error(error)
     pin_threads(config.run.threads_per_rank)
-    return _run(config) if args.command == "run" else _train(config)
+    return _train(config)
 
 
-def _run(config: Config) -> int:
-    from pzmpi import engine, mpi
+def _run(config_path: str, overrides: list[str]) -> int:
+    """Every rank validates the same configuration, so all fail alike; rank 0 alone prints."""
+    from pzmpi import mpi
 
     comm = mpi.world()
     try:
+        config = load_config(config_path, overrides)
         require_file(config.estimator.model, "estimator.model", config.source)
+        pin_threads(config.run.threads_per_rank)
         with mpi.exception_guard(comm):
-            pin_threads(config.run.threads_per_rank)
+            from pzmpi import engine
+
             return engine.run(config, comm)
     except (ConfigError, mpi.AgreedError) as error:
         return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)

@@ -63,6 +63,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "extinction": Key((dict,), dict(LSST_EXTINCTION), "A_b / E(B-V) per band"),
         "nondetect_val": Key(_NUMBER, 99.0, "magnitude written for a non-detection; the estimator's nondetect_val"),
         "mag_limits": Key((dict,), dict(LSST_MAG_LIMITS), "per-band limiting magnitude: error of a non-detection without a usable flux error"),
+        "magnitude_dtype": Key((str,), "float32", "'float32' (as RAIL's sample files) or 'float64': precision of the magnitudes given to the estimator"),
     },
     "estimator": {
         "name": Key((str,), None, "'flexzboost', 'bpz', or the class path of a RAIL CatEstimator", required=True),
@@ -127,6 +128,7 @@ class CleaningConfig:
     extinction: dict[str, float]
     nondetect_val: float
     mag_limits: dict[str, float]
+    magnitude_dtype: str
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,9 @@ def _check_semantics(config: Config, source: str) -> None:
         missing = [b for b in inp.bands if b not in table]
         if missing:
             raise ConfigError(f"{source}: 'cleaning.{key}' has no value for band(s) {', '.join(missing)}")
+    if config.cleaning.magnitude_dtype not in ("float32", "float64"):
+        raise ConfigError(f"{source}: 'cleaning.magnitude_dtype' must be 'float32' or 'float64', "
+                          f"got {config.cleaning.magnitude_dtype!r}")
     est = config.estimator
     if not est.zmax > est.zmin:
         raise ConfigError(f"{source}: 'estimator.zmax' ({est.zmax}) must exceed 'estimator.zmin' ({est.zmin})")

@@ -104,6 +104,8 @@ def _plan_on_root(config: Config, size: int, paths: RunPaths) -> Plan:
     plan = make_plan(config.input.paths, size, config.run.max_rows_per_piece)
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
+    for leftover in paths.pieces.glob("*.inprogress"):  # from an aborted run; no rank writes yet
+        leftover.unlink()
     paths.plan.write_text(plan.to_json())
     (paths.root / "config.toml").write_text(config.text)
     return plan

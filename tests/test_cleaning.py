@@ -16,9 +16,9 @@ def make_input(kind: str = "flux", bands=("g", "r")) -> InputConfig:
                        magnitude_nondetect_val=99.0, ebv_column="ebv")
 
 
-def make_cleaning(deredden: bool = False) -> CleaningConfig:
+def make_cleaning(deredden: bool = False, dtype: str = "float64") -> CleaningConfig:
     return CleaningConfig(deredden=deredden, extinction=dict(LSST_EXTINCTION), nondetect_val=99.0,
-                          mag_limits=dict(LSST_MAG_LIMITS))
+                          mag_limits=dict(LSST_MAG_LIMITS), magnitude_dtype=dtype)
 
 
 def test_zero_point_is_ab_in_nanojansky():
@@ -83,11 +83,16 @@ def test_magnitude_inputs_keep_good_values_and_rewrite_bad_ones():
 
 
 def test_round_trip_of_the_sample_converter():
-    mag = np.array([20.0, 24.5, 99.0], dtype=np.float32)
-    err = np.array([0.01, 0.2, 26.62], dtype=np.float32)
+    rng = np.random.default_rng(5)
+    mag = np.r_[rng.uniform(15, 28, 10000), 99.0].astype(np.float32)
+    err = np.r_[rng.uniform(0.005, 0.5, 10000), 26.62].astype(np.float32)
     flux, flux_err = magnitudes_to_fluxes(mag, err)
-    assert flux[2] == 0.0
-    raw = {"objectId": np.arange(3), "g_flux": flux, "g_fluxErr": flux_err}
+    assert flux[-1] == 0.0
+    raw = {"objectId": np.arange(mag.size), "g_flux": flux, "g_fluxErr": flux_err}
     chunk = clean_chunk(raw, make_input(bands=("g",)), make_cleaning())
     np.testing.assert_allclose(chunk.columns["mag_g_lsst"], mag.astype(np.float64), atol=1e-12)
     np.testing.assert_allclose(chunk.columns["mag_err_g_lsst"], err.astype(np.float64), rtol=1e-12)
+    # stored as float32, the round trip gives back RAIL's float32 values bit for bit
+    as_float32 = clean_chunk(raw, make_input(bands=("g",)), make_cleaning(dtype="float32"))
+    np.testing.assert_array_equal(as_float32.columns["mag_g_lsst"], mag)
+    np.testing.assert_array_equal(as_float32.columns["mag_err_g_lsst"], err)

@@ -1,0 +1,129 @@
+"""The engine under mpiexec: rank independence, failures that end the job, bad inputs that do not."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import object_input, run_pzmpi, write_config
+
+pytestmark = pytest.mark.mpi
+
+
+def run_config(folder: Path, sample: Path, model: Path, name: str = "flexzboost", **overrides) -> Path:
+    sections = dict(input=object_input(str(sample / "catalog")),
+                    estimator={"name": name, "model": str(model)},
+                    output={"folder": "run"},
+                    run={"rows_per_chunk": 1500, "max_rows_per_piece": 4000})
+    for section, values in overrides.items():
+        sections[section] = {**sections.get(section, {}), **values}
+    return write_config(folder / "run.toml", **sections)
+
+
+def test_outputs_are_bitwise_identical_for_1_2_and_4_ranks(tmp_path, sample, models):
+    runs = {}
+    for ranks in (1, 2, 4):
+        folder = tmp_path / f"n{ranks}"
+        config = run_config(folder, sample, models["flexzboost"])
+        result = run_pzmpi(["run", str(config)], ranks=ranks, cwd=folder)
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs[ranks] = folder / "run"
+        plan = json.loads((folder / "run" / "plan.json").read_text())
+        assert plan["n_ranks"] == ranks and plan["total_rows"] == 20449
+        assert len(plan["pieces"]) == 8  # each 5,112-row file is cut in two at a row-group boundary
+    names = sorted(p.name for p in (runs[1] / "pieces").iterdir())
+    assert len(names) == 8 and not any(n.endswith(".inprogress") for n in names)
+    for ranks in (2, 4):
+        assert sorted(p.name for p in (runs[ranks] / "pieces").iterdir()) == names
+        for name in names:
+            assert filecmp.cmp(runs[1] / "pieces" / name, runs[ranks] / "pieces" / name, shallow=False), name
+    with h5py.File(runs[4] / "index.hdf5") as index:
+        ids = index["ancil/objectId"][()]
+        assert len(ids) == 20449 and len(np.unique(ids)) == 20449
+        assert index["data/yvals"].dtype == np.float32
+    profile = json.loads((runs[4] / "profile.json").read_text())
+    assert profile["n_ranks"] == 4 and profile["total_rows"] == 20449
+    assert sum(r["rows"] for r in profile["per_rank"]) == 20449
+    assert all(r["peak_rss_bytes"] > 0 for r in profile["per_rank"])
+    summary = run_pzmpi(["profile", str(runs[4]), "--timeline", str(tmp_path / "t.png")])
+    assert summary.returncode == 0 and "20,449" in summary.stdout and (tmp_path / "t.png").is_file()
+
+
+def test_exception_on_the_last_rank_ends_the_job_quickly(tmp_path, sample, models):
+    folder = tmp_path / "faulty"
+    model_config = write_config(folder / "train.toml", input=object_input(str(sample / "catalog")),
+                                estimator={"name": "faulty_estimator.LastRankFailsEstimator", "model": "model.pkl"},
+                                training={"input": str(sample / "training.parquet")}, output={"folder": "run"})
+    assert run_pzmpi(["train", str(model_config)]).returncode == 0
+    start = time.monotonic()
+    result = run_pzmpi(["run", str(model_config)], ranks=4, cwd=folder, timeout=120)
+    elapsed = time.monotonic() - start
+    assert result.returncode != 0
+    assert "[rank 3@" in result.stderr and "injected failure on the last rank" in result.stderr
+    assert elapsed < 60, f"the job took {elapsed:.0f} s to end after the failure"
+    # ranks killed by the abort leave only '.inprogress' files, never a partial file under a final name
+    pieces = folder / "run" / "pieces"
+    for finished in pieces.glob("*.hdf5"):
+        with h5py.File(finished) as handle:
+            assert "config_sha256" in handle.attrs
+    # and the next run clears those leftovers before any rank writes
+    result = run_pzmpi(["run", str(model_config), "--set", "estimator.name=bpz", "--set",
+                        f"estimator.model={models['bpz']!s}"], ranks=1, cwd=folder, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert not list(pieces.glob("*.inprogress"))
+
+
+def test_configuration_error_is_printed_once_and_every_rank_exits_2(tmp_path, sample, models):
+    config = run_config(tmp_path, sample, models["bpz"], name="bpz", run={"rows_per_chunck": 10})
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("unknown key 'run.rows_per_chunck'") == 1
+
+
+def test_missing_model_is_a_clear_error(tmp_path, sample):
+    config = run_config(tmp_path, sample, tmp_path / "absent.pkl", name="bpz")
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("'estimator.model' points to a missing file") == 1
+
+
+def test_bad_files_sink_only_themselves_and_a_rerun_resumes(tmp_path, sample, models):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(sample / "catalog", catalog)
+    (catalog / "zz_truncated.parquet").write_bytes((catalog / "dc2_object_000.parquet").read_bytes()[:5000])
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(catalog / "dc2_object_001.parquet").drop_columns(["g_cModelFlux"])
+    pq.write_table(table, catalog / "dc2_object_001.parquet", row_group_size=2000)
+    config = run_config(tmp_path, sample, models["bpz"], name="bpz", input={"paths": str(catalog)})
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    log = result.stdout + result.stderr
+    assert "zz_truncated.parquet" in log and "dc2_object_001.parquet: missing column(s) g_cModelFlux" in log
+    pieces = tmp_path / "run" / "pieces"
+    done = sorted(p.name for p in pieces.iterdir())
+    assert done == ["dc2_object_000.rows0-4000.hdf5", "dc2_object_000.rows4000-5112.hdf5",
+                    "dc2_object_002.rows0-4000.hdf5", "dc2_object_002.rows4000-5112.hdf5",
+                    "dc2_object_003.rows0-4000.hdf5", "dc2_object_003.rows4000-5113.hdf5"]
+    profile = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert {Path(f["input_file"]).name for f in profile["failures"]} == {"zz_truncated.parquet", "dc2_object_001.parquet"}
+
+    # fix the file and run again: the finished pieces are kept, only the missing ones are computed
+    shutil.copy(sample / "catalog" / "dc2_object_001.parquet", catalog / "dc2_object_001.parquet")
+    (catalog / "zz_truncated.parquet").unlink()
+    before = {name: (pieces / name).stat().st_mtime_ns for name in done}
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert {name: (pieces / name).stat().st_mtime_ns for name in done} == before
+    profile = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert profile["counters"]["pieces_skipped"] == len(done)
+    assert profile["counters"]["pieces_done"] == 8 - len(done)
+    with h5py.File(tmp_path / "run" / "index.hdf5") as index:
+        assert len(index["ancil/objectId"]) == 20449

@@ -1,0 +1,50 @@
+"""pzmpi's PDFs are RAIL's: same model, same objects, RAIL's own estimate() as the reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from rail.core.data import TableHandle
+from rail.estimation.algos.bpz_lite import BPZliteEstimator
+from rail.estimation.algos.flexzboost import FlexZBoostEstimator
+
+from conftest import object_input, run_pzmpi, write_config
+from pzmpi.sample import DC2_VALIDATION, rail_sample_path
+
+pytestmark = pytest.mark.slow
+
+GRID = np.linspace(0.0, 3.0, 301)
+
+
+def rail_reference(stage_class: type, model: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
+    """PDFs and zmode from RAIL's own estimate() on RAIL's own magnitude file."""
+    stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
+                                   hdf5_groupname="photometry", chunk_size=7000, output=str(out))
+    ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
+    xvals = np.asarray(ensemble.metadata["xvals"]).ravel()
+    assert np.array_equal(xvals, GRID)
+    return np.asarray(ensemble.objdata["yvals"]), ensemble.mode(GRID).ravel()
+
+
+@pytest.mark.parametrize("name, stage_class", [("flexzboost", FlexZBoostEstimator), ("bpz", BPZliteEstimator)])
+def test_pdfs_match_rail_estimate(tmp_path, sample, models, name, stage_class):
+    reference_pdfs, reference_mode = rail_reference(stage_class, models[name], tmp_path / "rail.hdf5")
+    config = write_config(tmp_path / "run.toml", input=object_input(str(sample / "catalog")),
+                          estimator={"name": name, "model": str(models[name])}, output={"folder": "run"},
+                          run={"rows_per_chunk": 3000})
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "run" / "index.hdf5") as index:
+        pdfs = index["data/yvals"][()]
+        zmode = index["ancil/zmode"][()]
+        ids = index["ancil/objectId"][()]
+    with h5py.File(rail_sample_path(DC2_VALIDATION)) as source:
+        np.testing.assert_array_equal(ids, source["photometry/id"][()])
+    assert pdfs.dtype == np.float32 and pdfs.shape == reference_pdfs.shape == (20449, 301)
+    peak = reference_pdfs.max(axis=1, keepdims=True)
+    worst = (np.abs(pdfs - reference_pdfs) / peak).max()
+    assert worst <= 1e-5, f"max |delta p| / max p = {worst:.2e}"
+    np.testing.assert_array_equal(zmode, reference_mode)
