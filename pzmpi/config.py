@@ -336,6 +336,8 @@ def _copy_default(value: Any) -> Any:
 
 
 def _type_names(spec: Key) -> str:
+    if spec.types == _NUMBER:
+        return "a number"
     names = {int: "an integer", float: "a number", str: "a string", bool: "true or false", list: "a list", dict: "a table"}
     return " or ".join(dict.fromkeys(names[t] for t in spec.types))
 

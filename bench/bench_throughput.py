@@ -1,0 +1,54 @@
+"""RAIL's estimate() against pzmpi run, one core each, same data and model, in one invocation.
+
+Prints objects/s of both and their ratio, and pzmpi's parallel efficiency from
+-n 1 to -n 2.  Usage (from the repository, after bin/setup-env):
+
+    python bench/bench_throughput.py [--replicas 10] [--estimators flexzboost bpz] [--work bench/results/throughput]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from common import environment, on_one_core, prepare, pzmpi_run, write_config
+
+
+def rail_reference(name: str, model: Path, work: Path) -> dict:
+    command = [sys.executable, str(Path(__file__).parent / "rail_estimate.py"), name, str(model),
+               str(work / "rail_input.hdf5"), str(work / f"rail_{name}.hdf5")]
+    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"RAIL estimate failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--replicas", type=int, default=10, help="copies of the 20,449-row DC2 sample")
+    parser.add_argument("--files", type=int, default=8)
+    parser.add_argument("--estimators", nargs="+", default=["flexzboost", "bpz"])
+    parser.add_argument("--work", type=Path, default=Path("bench/results/throughput"))
+    args = parser.parse_args()
+    work = args.work.resolve()
+    models = prepare(work, args.replicas, args.files, args.estimators)
+    rows = 20449 * args.replicas
+    print(f"{rows:,} objects in {args.files} files; wall times include start-up, reading and writing")
+    header = (f"{'estimator':<11}{'RAIL obj/s':>11}{'RAIL RSS':>10}{'pzmpi -n1':>11}{'ratio':>7}"
+              f"{'pzmpi RSS':>11}{'pzmpi -n2':>11}{'par.eff.':>9}")
+    print(header)
+    for name in args.estimators:
+        rail = rail_reference(name, models[name], work)
+        one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1"), 1)
+        two, _ = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2"), 2)
+        rail_rate, one_rate, two_rate = rows / rail["seconds"], rows / one, rows / two
+        print(f"{name:<11}{rail_rate:>11,.0f}{rail['peak_rss_bytes'] / 2**30:>9.2f}G{one_rate:>11,.0f}"
+              f"{one_rate / rail_rate:>7.2f}{profile_one['peak_rss_bytes_max'] / 2**30:>10.2f}G"
+              f"{two_rate:>11,.0f}{two_rate / (2 * one_rate):>9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
