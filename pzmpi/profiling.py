@@ -36,6 +36,7 @@ class StageTimer:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time a stage; outside a piece (plan, setup, wait) it is a timeline entry of its own."""
         start = time.perf_counter()
         try:
             yield
@@ -44,6 +45,9 @@ class StageTimer:
             self.seconds[name] += elapsed
             if self._piece is not None:
                 self._piece["stages"][name] = self._piece["stages"].get(name, 0.0) + elapsed
+            else:
+                begin = start - self.origin
+                self.timeline.append({"piece": "", "start": begin, "end": begin + elapsed, "stages": {name: elapsed}})
 
     @contextmanager
     def piece(self, label: str) -> Iterator[dict[str, Any]]:
@@ -156,13 +160,13 @@ def format_summary(profile: dict[str, Any]) -> str:
 
 
 def plot_timeline(profile: dict[str, Any], png_path: str | Path) -> None:
-    """Draw one horizontal lane per rank, one bar per piece split by stage."""
+    """Draw one lane per rank: plan, setup, each piece split by stage, then the wait for the others."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = dict(zip(STAGES, ("#999999", "#bbbbbb", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#eeeeee")))
+    colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#f2d16b")))
     ranks = profile["ranks"]
     fig, ax = plt.subplots(figsize=(10, 1 + 0.4 * len(ranks)))
     for record in ranks:
@@ -174,11 +178,8 @@ def plot_timeline(profile: dict[str, Any], png_path: str | Path) -> None:
                 if width > 0:
                     ax.barh(y, width, left=left, color=colours[name], height=0.8)
                     left += width
-        wait = record["stages"].get("wait", 0.0)
-        if wait > 0:
-            ax.barh(y, wait, left=record["elapsed"] - wait, color=colours["wait"], height=0.8, hatch="//")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[n]) for n in STAGES]
-    ax.legend(handles, STAGES, ncol=len(STAGES), loc="upper center", bbox_to_anchor=(0.5, -0.15), fontsize="small")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[n], ec="#666666", lw=0.5) for n in STAGES]
+    ax.legend(handles, STAGES, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     ax.set_xlabel("seconds since start")
     ax.set_ylabel("rank")
     ax.set_yticks([r["rank"] for r in ranks])

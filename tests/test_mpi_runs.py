@@ -34,6 +34,7 @@ def test_outputs_are_bitwise_identical_for_1_2_and_4_ranks(tmp_path, sample, mod
         config = run_config(folder, sample, models["flexzboost"])
         result = run_pzmpi(["run", str(config)], ranks=ranks, cwd=folder)
         assert result.returncode == 0, result.stdout + result.stderr
+        assert "progress: 20,449/20,449 objects (100.0%)" in result.stderr  # rank 0's batch-log progress
         runs[ranks] = folder / "run"
         plan = json.loads((folder / "run" / "plan.json").read_text())
         assert plan["n_ranks"] == ranks and plan["total_rows"] == 20449
