@@ -9,6 +9,7 @@ back the qp ensemble.  The science is RAIL's code unchanged; only the I/O differ
 
 from __future__ import annotations
 
+import gc
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,13 @@ class RailEstimator:
         ensemble = self._captured.pop()
         if ensemble.npdf != n:
             raise RuntimeError(f"{type(self._stage).__name__} returned {ensemble.npdf} PDFs for {n} objects")
-        return Estimate(pdfs=pdfs_on_grid(ensemble, self.grid), extras=self._extras(ensemble))
+        estimate = Estimate(pdfs=pdfs_on_grid(ensemble, self.grid), extras=self._extras(ensemble))
+        del ensemble
+        # qp ensembles hold their arrays in reference cycles: without this young-generation
+        # collection (about a millisecond, where RAIL's full gc.collect() per chunk costs 100+ ms)
+        # a rank keeps several chunks of dead PDFs alive (+90 MB per 10,000 rows, measured).
+        gc.collect(0)
+        return estimate
 
     def _extras(self, ensemble: qp.Ensemble) -> dict[str, np.ndarray]:
         ancil = ensemble.ancil or {}
