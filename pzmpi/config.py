@@ -66,7 +66,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "magnitude_dtype": Key((str,), "float32", "'float32' (as RAIL's sample files) or 'float64': precision of the magnitudes given to the estimator"),
     },
     "estimator": {
-        "name": Key((str,), None, "'flexzboost', 'bpz', or the class path of a RAIL CatEstimator", required=True),
+        "name": Key((str,), None, "'flexzboost', 'bpz', 'tpz', 'gpz', or the class path of a RAIL CatEstimator", required=True),
         "model": Key((str,), None, "model file written by 'pzmpi train' (RAIL informer output)", required=True),
         "zmin": Key(_NUMBER, 0.0, "lower end of the redshift grid"),
         "zmax": Key(_NUMBER, 3.0, "upper end of the redshift grid"),
@@ -77,6 +77,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train'"),
         "hdf5_group": Key((str,), "", "group holding the columns when the training table is HDF5"),
         "redshift_column": Key((str,), "redshift", "spectroscopic redshift column of the training table"),
+        "seed": Key((int,), 0, "seed of Python's and numpy's global random generators before the informer runs"),
         "params": Key((dict,), {}, "extra parameters passed unchanged to the RAIL informer stage"),
     },
     "output": {
@@ -146,6 +147,7 @@ class TrainingConfig:
     input: str
     hdf5_group: str
     redshift_column: str
+    seed: int
     params: dict[str, Any]
 
 

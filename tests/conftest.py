@@ -51,16 +51,36 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+# Estimator name (or class path) and informer parameters small enough for tests.
+TEST_ESTIMATORS = {
+    "flexzboost": ("flexzboost", {"nbump": 3, "nsharp": 3}),
+    "bpz": ("bpz", {}),
+    "tpz": ("tpz", {"n_random": 1, "n_trees": 3}),
+    "gpz": ("gpz", {"n_basis": 10, "max_iter": 30, "gpz_method": "VL"}),
+    "knn": ("rail.estimation.algos.k_nearneigh.KNearNeighEstimator", {"ngrid_sigma": 3, "nneigh_max": 4}),
+}
+
+
+class TrainedModels:
+    """Models trained by ``pzmpi train`` on the sample's training table, once per session, on first use."""
+
+    def __init__(self, sample: Path) -> None:
+        self.sample = sample
+        self.paths: dict[str, Path] = {}
+
+    def __getitem__(self, key: str) -> Path:
+        if key not in self.paths:
+            name, params = TEST_ESTIMATORS[key]
+            config = write_config(self.sample / f"train-{key}.toml", input=object_input("catalog"),
+                                  estimator={"name": name, "model": f"{key}.pkl"},
+                                  training={"input": "training.parquet", "params": params},
+                                  output={"folder": f"unused-{key}"})
+            result = run_pzmpi(["train", str(config)])
+            assert result.returncode == 0, result.stderr
+            self.paths[key] = self.sample / f"{key}.pkl"
+        return self.paths[key]
+
+
 @pytest.fixture(scope="session")
-def models(sample: Path) -> dict[str, Path]:
-    """FlexZBoost and BPZ models trained by ``pzmpi train`` on the sample's training table."""
-    trained = {}
-    for name, params in (("flexzboost", {"nbump": 3, "nsharp": 3}), ("bpz", {})):
-        config = write_config(sample / f"train-{name}.toml", input=object_input("catalog"),
-                              estimator={"name": name, "model": f"{name}.pkl"},
-                              training={"input": "training.parquet", "params": params},
-                              output={"folder": f"unused-{name}"})
-        result = run_pzmpi(["train", str(config)])
-        assert result.returncode == 0, result.stderr
-        trained[name] = sample / f"{name}.pkl"
-    return trained
+def models(sample: Path) -> TrainedModels:
+    return TrainedModels(sample)

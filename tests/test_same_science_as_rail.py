@@ -8,10 +8,9 @@ import h5py
 import numpy as np
 import pytest
 from rail.core.data import TableHandle
-from rail.estimation.algos.bpz_lite import BPZliteEstimator
-from rail.estimation.algos.flexzboost import FlexZBoostEstimator
 
-from conftest import object_input, run_pzmpi, write_config
+from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
+from pzmpi.estimators import estimator_class_path, import_class
 from pzmpi.sample import DC2_VALIDATION, rail_sample_path
 
 pytestmark = pytest.mark.slow
@@ -20,20 +19,24 @@ GRID = np.linspace(0.0, 3.0, 301)
 
 
 def rail_reference(stage_class: type, model: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
-    """PDFs and zmode from RAIL's own estimate() on RAIL's own magnitude file."""
+    """PDFs on the grid and zmode from RAIL's own estimate() on RAIL's own magnitude file.
+
+    FlexZBoost, BPZ and TPZ return gridded PDFs, GPz Gaussians, KNN Gaussian mixtures:
+    qp evaluates each on the grid.
+    """
     stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
                                    hdf5_groupname="photometry", chunk_size=7000, output=str(out))
     ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
-    xvals = np.asarray(ensemble.metadata["xvals"]).ravel()
-    assert np.array_equal(xvals, GRID)
-    return np.asarray(ensemble.objdata["yvals"]), ensemble.mode(GRID).ravel()
+    return np.asarray(ensemble.pdf(GRID)), ensemble.mode(GRID).ravel()
 
 
-@pytest.mark.parametrize("name, stage_class", [("flexzboost", FlexZBoostEstimator), ("bpz", BPZliteEstimator)])
-def test_pdfs_match_rail_estimate(tmp_path, sample, models, name, stage_class):
-    reference_pdfs, reference_mode = rail_reference(stage_class, models[name], tmp_path / "rail.hdf5")
+@pytest.mark.parametrize("key", list(TEST_ESTIMATORS))
+def test_pdfs_match_rail_estimate(tmp_path, sample, models, key):
+    name = TEST_ESTIMATORS[key][0]
+    stage_class = import_class(estimator_class_path(name))
+    reference_pdfs, reference_mode = rail_reference(stage_class, models[key], tmp_path / "rail.hdf5")
     config = write_config(tmp_path / "run.toml", input=object_input(str(sample / "catalog")),
-                          estimator={"name": name, "model": str(models[name])}, output={"folder": "run"},
+                          estimator={"name": name, "model": str(models[key])}, output={"folder": "run"},
                           run={"rows_per_chunk": 3000})
     result = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

@@ -13,11 +13,13 @@ from pzmpi.errors import ConfigError
 KNOWN_ESTIMATORS = {
     "flexzboost": "rail.estimation.algos.flexzboost.FlexZBoostEstimator",
     "bpz": "rail.estimation.algos.bpz_lite.BPZliteEstimator",
+    "tpz": "rail.estimation.algos.tpz_lite.TPZliteEstimator",
+    "gpz": "rail.estimation.algos.gpz.GPzEstimator",
 }
 
 
 def estimator_class_path(name: str) -> str:
-    """A short name ('flexzboost', 'bpz') or a full class path, as a class path."""
+    """A short name ('flexzboost', 'bpz', 'tpz', 'gpz') or a full class path, as a class path."""
     return KNOWN_ESTIMATORS.get(name.lower(), name)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,8 +126,14 @@ def pdfs_on_grid(ensemble: qp.Ensemble, grid: np.ndarray) -> np.ndarray:
 
 
 def train_model(config: Config, columns: dict[str, np.ndarray]) -> None:
-    """Run the estimator's RAIL informer on cleaned training columns; it writes ``estimator.model``."""
+    """Run the estimator's RAIL informer on cleaned training columns; it writes ``estimator.model``.
+
+    Some informers draw from the global generators (TPZ's bootstrap uses ``random``,
+    GPz's validation split ``numpy.random``): both are seeded so that training is repeatable.
+    """
     quiet_rail()
+    random.seed(config.training.seed)
+    np.random.seed(config.training.seed)
     informer_class = import_class(informer_class_path(config.estimator.name))
     params = shared_stage_params(config, informer_class)
     params.update(config.training.params)
