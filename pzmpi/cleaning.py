@@ -98,6 +98,16 @@ def check_magnitude(mag_in, err_in, ebv, a_band, input_nondetect, nondetect_val,
     return nondetected
 
 
+def compile_kernels(magnitude_dtype: str) -> None:
+    """Compile (or load from numba's on-disk cache) both kernels for float32 and float64 inputs."""
+    out = np.empty(1, dtype=magnitude_dtype)
+    out_err = np.empty(1, dtype=magnitude_dtype)
+    for dtype in (np.float32, np.float64):
+        one = np.ones(1, dtype=dtype)
+        flux_to_magnitude(one, one, np.empty(0), 0.0, 99.0, 27.0, out, out_err)
+        check_magnitude(one, one, np.empty(0), 0.0, 99.0, 99.0, 27.0, out, out_err)
+
+
 def input_columns(inp: InputConfig, cleaning: CleaningConfig) -> list[str]:
     """The parquet columns one chunk needs, in a fixed order."""
     columns = [inp.id_column]

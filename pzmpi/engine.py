@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi import mpi, provenance
-from pzmpi.cleaning import clean_chunk, input_columns
+from pzmpi.cleaning import clean_chunk, compile_kernels, input_columns
 from pzmpi.config import Config
 from pzmpi.errors import InputFileError
 from pzmpi.estimators.rail_adapter import RailEstimator, redshift_grid
 from pzmpi.plan import Piece, Plan, make_plan
-from pzmpi.point_estimates import point_estimates
+from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, format_summary, summarize
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import iter_chunks
@@ -77,6 +77,9 @@ def run(config: Config, comm: mpi.Comm) -> int:
         estimator, error = _load_estimator(config)
         mpi.agree(comm, error)
     assert estimator is not None
+    with timer.stage("compile"):
+        compile_kernels(config.cleaning.magnitude_dtype)
+        compile_kernel()
     attrs = provenance.piece_attributes(config)
 
     reporter = None
@@ -188,7 +191,8 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     """Write the profile and the index, report, and choose the exit status."""
     failures = [f for _, rank_failures in records for f in rank_failures]
     failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
-    finished = [paths.pieces / p.output_name for p in plan.pieces if (paths.pieces / p.output_name).is_file()]
+    finished = [(paths.pieces / p.output_name, p.num_rows) for p in plan.pieces
+                if (paths.pieces / p.output_name).is_file()]
     indexed_rows = write_index(paths.index, finished) if finished else 0
     profile = summarize([record for record, _ in records], wall, extra={
         "run_dir": str(paths.root),

@@ -46,10 +46,14 @@ def rank_label(comm: Comm) -> str:
 
 @contextmanager
 def exception_guard(comm: Comm) -> Iterator[None]:
-    """Abort the whole job when this rank raises anything but an agreed error or an exit."""
+    """Abort the whole job when this rank raises anything but an agreed error.
+
+    Everything else (a bug, a ``ConfigError`` met by one rank mid-run, ``sys.exit`` or
+    Ctrl-C on one rank) would leave the other ranks waiting in their next collective.
+    """
     try:
         yield
-    except (AgreedError, SystemExit, ConfigError):
+    except AgreedError:
         raise
     except BaseException:
         label = rank_label(comm)

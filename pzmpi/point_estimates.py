@@ -56,6 +56,11 @@ def _point_estimates(pdfs, grid, out):  # pragma: no cover - compiled
             out[i, 2 + k] = grid[j - 1] + frac * (grid[j] - grid[j - 1])
 
 
+def compile_kernel() -> None:
+    """Compile (or load from numba's on-disk cache) the point-estimate kernel."""
+    point_estimates(np.ones((1, 2)), np.array([0.0, 1.0]))
+
+
 def point_estimates(pdfs: np.ndarray, grid: np.ndarray) -> dict[str, np.ndarray]:
     """zmode, zmean, zmedian and the central 68% interval of each row of ``pdfs``."""
     out = np.empty((pdfs.shape[0], 5))

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-STAGES = ("plan", "setup", "read", "clean", "estimate", "write", "wait")
+STAGES = ("plan", "setup", "compile", "read", "clean", "estimate", "write", "wait")
 
 
 class StageTimer:
@@ -166,7 +166,8 @@ def plot_timeline(profile: dict[str, Any], png_path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#f2d16b")))
+    colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#17becf", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
+                                "#f2d16b")))
     ranks = profile["ranks"]
     fig, ax = plt.subplots(figsize=(10, 1 + 0.4 * len(ranks)))
     for record in ranks:

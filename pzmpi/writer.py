@@ -103,23 +103,23 @@ def is_complete(path: Path, config_sha256: str) -> bool:
         return False
 
 
-def write_index(index_path: Path, piece_paths: list[Path]) -> int:
+def write_index(index_path: Path, pieces: list[tuple[Path, int]]) -> int:
     """Write a file whose datasets are virtual concatenations of the pieces, in plan order.
 
-    Source files are referenced relative to the index's folder, so a run folder
-    can be moved as a whole.  Returns the total number of rows.
+    ``pieces`` are (finished file, rows) pairs; only the first file is opened, for
+    the dataset names and types.  Source files are referenced relative to the
+    index's folder, so a run folder can be moved as a whole.  Returns the total
+    number of rows.
     """
+    piece_paths = [path for path, _ in pieces]
+    sizes = [rows for _, rows in pieces]
     shapes: dict[str, tuple[tuple[int, ...], np.dtype]] = {}
-    sizes: list[int] = []
     with h5py.File(piece_paths[0], "r") as first:
         names = ["data/yvals"] + [f"ancil/{k}" for k in first["ancil"]]
         meta = {k: first["meta"][k][()] for k in first["meta"]}
         attrs = {k: first.attrs[k] for k in ("estimator", "model_sha256", "config", "versions") if k in first.attrs}
         for name in names:
             shapes[name] = (first[name].shape[1:], first[name].dtype)
-    for path in piece_paths:
-        with h5py.File(path, "r") as handle:
-            sizes.append(handle["data/yvals"].shape[0])
     total = sum(sizes)
     temp = index_path.with_name(index_path.name + ".inprogress")
     with h5py.File(temp, "w", libver="latest") as index:

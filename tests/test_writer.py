@@ -57,7 +57,7 @@ def test_index_concatenates_pieces_in_order_and_moves_with_the_folder(tmp_path):
     (run / "pieces").mkdir(parents=True)
     write_piece(run / "pieces" / "b.hdf5", np.arange(5, dtype=np.int64))
     write_piece(run / "pieces" / "a.hdf5", np.arange(100, 107, dtype=np.int64))
-    total = write_index(run / "index.hdf5", [run / "pieces" / "b.hdf5", run / "pieces" / "a.hdf5"])
+    total = write_index(run / "index.hdf5", [(run / "pieces" / "b.hdf5", 5), (run / "pieces" / "a.hdf5", 7)])
     assert total == 12
     moved = tmp_path / "moved"
     run.rename(moved)
