@@ -22,7 +22,7 @@ from pzmpi.errors import InputFileError
 from pzmpi.estimators.rail_adapter import RailEstimator, redshift_grid
 from pzmpi.plan import Piece, Plan, make_plan
 from pzmpi.point_estimates import compile_kernel, point_estimates
-from pzmpi.profiling import StageTimer, format_summary, summarize
+from pzmpi.profiling import StageTimer, summarize
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import iter_chunks
 from pzmpi.writer import PieceWriter, is_complete, write_index
@@ -76,11 +76,11 @@ def run(config: Config, comm: mpi.Comm) -> int:
     with timer.stage("setup"):
         estimator, error = _load_estimator(config)
         mpi.agree(comm, error)
+        attrs = provenance.piece_attributes(config)
     assert estimator is not None
     with timer.stage("compile"):
         compile_kernels(config.cleaning.magnitude_dtype)
         compile_kernel()
-    attrs = provenance.piece_attributes(config)
 
     reporter = None
     if rank == mpi.ROOT:
@@ -197,6 +197,7 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     profile = summarize([record for record, _ in records], wall, extra={
         "run_dir": str(paths.root),
         "estimator": config.estimator.name,
+        "bands": config.input.bands,
         "index_rows": indexed_rows,
         "failures": failures,
         "versions": provenance.package_versions(),
@@ -208,6 +209,8 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
                   "Fix them and run again: finished pieces are skipped.", len(failures))
         for failure in failures:
             log.error("  %s", failure["error"])
-    log.info("profile: %s\n%s", paths.profile, format_summary(profile))
+    log.info("%s objects in %.1f s on %d ranks: %s objects/s; load imbalance %.3f. Details: pzmpi profile %s",
+             f"{profile['total_rows']:,}", wall, len(records), f"{profile['objects_per_second']:,.0f}",
+             profile["load_imbalance"], paths.root)
     return EXIT_SOME_INPUTS_FAILED if failures else EXIT_OK
 

@@ -149,7 +149,8 @@ def format_summary(profile: dict[str, Any]) -> str:
     for r in profile["per_rank"]:
         lines.append(f"{r['rank']:>5} {r['host'][:15]:<16}{r['rows']:>12,}{r['busy_seconds']:>10.1f}"
                      f"{r['objects_per_second']:>10,.0f}{r['peak_rss_bytes'] / 2**20:>9,.0f}")
-    nondetect = {k.removeprefix("nondetect_"): v for k, v in counters.items() if k.startswith("nondetect_")}
+    bands = profile.get("bands") or sorted(k.removeprefix("nondetect_") for k in counters if k.startswith("nondetect_"))
+    nondetect = {band: counters[f"nondetect_{band}"] for band in bands if f"nondetect_{band}" in counters}
     if nondetect:
         lines += ["", "non-detections per band: " + ", ".join(f"{b} {n:,}" for b, n in nondetect.items())]
     if counters.get("bad_ebv"):
@@ -169,7 +170,7 @@ def plot_timeline(profile: dict[str, Any], png_path: str | Path) -> None:
     colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#17becf", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
                                 "#f2d16b")))
     ranks = profile["ranks"]
-    fig, ax = plt.subplots(figsize=(10, 1 + 0.4 * len(ranks)))
+    fig, ax = plt.subplots(figsize=(10, max(3.2, 1 + 0.4 * len(ranks))))  # room for the legend
     for record in ranks:
         y = record["rank"]
         for entry in record["timeline"]:
