@@ -29,7 +29,7 @@ import numpy as np
 
 from pzmpi.config import CleaningConfig, InputConfig
 
-ZP_NJY = 2.5 * math.log10(3631e9)  # AB zero point for fluxes in nJy: 31.39978...
+ZP_NJY = 2.5 * math.log10(3631e9)  # AB zero point for fluxes in nJy: 31.40007
 MAG_ERR_PER_FRACTIONAL_FLUX = 2.5 / math.log(10.0)
 
 
