@@ -16,7 +16,15 @@ import numpy as np
 from pzmpi.config import dump_toml
 from pzmpi.sample import DC2_VALIDATION, make_sample, rail_sample_path, read_rail_table
 
-TRAINING_PARAMS = {"flexzboost": {"nbump": 3, "nsharp": 3}, "bpz": {}, "tpz": {}, "gpz": {}}
+LEPHARE_DATA = Path(__file__).resolve().parents[2] / "shared" / "lephare-data"
+# LePHARE: the library that shared/lephare-data/README.md measured (its default star list is not shipped)
+TRAINING_PARAMS = {
+    "flexzboost": {"nbump": 3, "nsharp": 3}, "bpz": {}, "tpz": {}, "gpz": {},
+    "lephare": {"lephare.STAR_SED": str(LEPHARE_DATA / "sed/STAR/STAR_MOD.list"),
+                "star.STAR_SED": str(LEPHARE_DATA / "sed/STAR/STAR_MOD.list"),
+                "gal.EXTINC_LAW": "SB_calzetti.dat", "gal.MOD_EXTINC": "18,26", "gal.EM_DISPERSION": "1."},
+}
+ESTIMATOR_KEYS = {"lephare": {"data_dir": str(LEPHARE_DATA), "nzbins": 61}}
 
 
 def environment() -> dict[str, str]:
@@ -75,7 +83,7 @@ def write_config(path: Path, name: str, work: Path, folder: str, **run: int) -> 
     sections = {
         "input": {"paths": str(work / "catalog"), "flux_column": "{band}_cModelFlux",
                   "flux_error_column": "{band}_cModelFluxErr"},
-        "estimator": {"name": name, "model": str(work / f"{name}.pkl")},
+        "estimator": {"name": name, "model": str(work / f"{name}.pkl"), **ESTIMATOR_KEYS.get(name, {})},
         "training": {"input": str(work / "training.parquet"), "params": TRAINING_PARAMS[name]},
         "output": {"folder": folder, "resume": False},
         "run": {"rows_per_chunk": 10000, "progress_interval": 60.0, **run},

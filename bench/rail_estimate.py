@@ -5,6 +5,7 @@ Run as a separate process so that its memory is its own:
 """
 
 import json
+import os
 import resource
 import sys
 import time
@@ -16,6 +17,10 @@ from pzmpi.estimators import estimator_class_path, import_class
 
 def main() -> None:
     name, model, source, output = sys.argv[1:5]
+    if name == "lephare":  # read when RAIL's stage (re)loads lephare
+        from common import LEPHARE_DATA
+
+        os.environ["LEPHAREDIR"] = str(LEPHARE_DATA)
     stage_class = import_class(estimator_class_path(name))
     stage = stage_class.make_stage(name=f"bench_{name}", model=model, hdf5_groupname="photometry",
                                    chunk_size=10000, output=output)

@@ -5,7 +5,7 @@ Policy (docs/cleaning.md):
 * a flux is *detected* when it is finite and > 0 and its error is finite and
   >= 0; then m = -2.5 log10(f / nJy) + ZP_NJY and sigma_m = (2.5/ln 10) sigma_f/f;
 * anything else (zero, negative, NaN or inf flux, NaN/inf/negative error) is a
-  *non-detection*: the magnitude is ``nondetect_val`` (99, RAIL's convention)
+  *non-detection*: the magnitude is ``nondetect_val`` (99, RAIL's convention; NaN for LePHARE)
   and the error is the 1-sigma limiting magnitude -2.5 log10(sigma_f) + ZP_NJY
   when sigma_f is finite and > 0, else the band's ``mag_limits`` value;
 * magnitude inputs are detected when finite, not the input's non-detection

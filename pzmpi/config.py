@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.errors import ConfigError
+from pzmpi.estimators import default_nondetect_val
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,17 +62,18 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "cleaning": {
         "deredden": Key((bool,), False, "subtract A_b * E(B-V) from detected magnitudes"),
         "extinction": Key((dict,), dict(LSST_EXTINCTION), "A_b / E(B-V) per band"),
-        "nondetect_val": Key(_NUMBER, 99.0, "magnitude written for a non-detection; the estimator's nondetect_val"),
+        "nondetect_val": Key(_NUMBER, None, "magnitude written for a non-detection (the estimator's nondetect_val); default 99, NaN for LePHARE"),
         "mag_limits": Key((dict,), dict(LSST_MAG_LIMITS), "per-band limiting magnitude: error of a non-detection without a usable flux error"),
         "magnitude_dtype": Key((str,), "float32", "'float32' (as RAIL's sample files) or 'float64': precision of the magnitudes given to the estimator"),
     },
     "estimator": {
-        "name": Key((str,), None, "'flexzboost', 'bpz', 'tpz', 'gpz', or the class path of a RAIL CatEstimator", required=True),
+        "name": Key((str,), None, "'flexzboost', 'bpz', 'tpz', 'gpz', 'lephare', or the class path of a RAIL CatEstimator", required=True),
         "model": Key((str,), None, "model file written by 'pzmpi train' (RAIL informer output)", required=True),
         "zmin": Key(_NUMBER, 0.0, "lower end of the redshift grid"),
         "zmax": Key(_NUMBER, 3.0, "upper end of the redshift grid"),
         "nzbins": Key((int,), 301, "number of redshift grid points"),
         "params": Key((dict,), {}, "extra parameters passed unchanged to the RAIL estimator stage"),
+        "data_dir": Key((str,), "", "auxiliary data of the estimator: LEPHAREDIR for LePHARE (e.g. shared/lephare-data)"),
     },
     "training": {
         "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train'"),
@@ -140,6 +142,7 @@ class EstimatorConfig:
     zmax: float
     nzbins: int
     params: dict[str, Any]
+    data_dir: str
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,8 @@ def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got {type(value).__name__} {value!r}")
             values[section][key] = float(value) if spec.types == _NUMBER else value
 
+    if values["cleaning"]["nondetect_val"] is None:
+        values["cleaning"]["nondetect_val"] = default_nondetect_val(values["estimator"]["name"])
     config = Config(
         input=InputConfig(**{**values["input"], "paths": _as_list(values["input"]["paths"])}),
         cleaning=CleaningConfig(**values["cleaning"]),
@@ -300,7 +305,8 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
     return replace(
         config,
         input=replace(config.input, paths=[resolve(p) for p in config.input.paths]),
-        estimator=replace(config.estimator, model=resolve(config.estimator.model)),
+        estimator=replace(config.estimator, model=resolve(config.estimator.model),
+                          data_dir=resolve(config.estimator.data_dir)),
         training=replace(config.training, input=resolve(config.training.input)),
         output=replace(config.output, folder=resolve(config.output.folder)),
     )
@@ -312,6 +318,14 @@ def require_file(path: str, key: str, source: str) -> None:
         raise ConfigError(f"{source}: '{key}' is not set")
     if not Path(path).is_file():
         raise ConfigError(f"{source}: '{key}' points to a missing file: {path}")
+
+
+def require_dir(path: str, key: str, source: str) -> None:
+    """Raise a ConfigError naming ``key`` when the folder it points to does not exist."""
+    if not path:
+        raise ConfigError(f"{source}: '{key}' is not set")
+    if not Path(path).is_dir():
+        raise ConfigError(f"{source}: '{key}' points to a missing folder: {path}")
 
 
 def _apply_override(raw: dict[str, Any], override: str, source: Path) -> None:
@@ -354,9 +368,9 @@ def dump_toml(raw: dict[str, Any]) -> str:
         if prefix and (scalars or not tables):
             lines.append(f"[{prefix}]")
         for key in sorted(scalars):
-            lines.append(f"{key} = {_toml_value(scalars[key])}")
+            lines.append(f"{_toml_key(key)} = {_toml_value(scalars[key])}")
         for key in sorted(tables):
-            emit(f"{prefix}.{key}" if prefix else key, tables[key])
+            emit(f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key), tables[key])
 
     emit("", raw)
     return "\n".join(lines) + "\n"
@@ -372,5 +386,10 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in sorted(value.items())) + "}"
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in sorted(value.items())) + "}"
     raise ConfigError(f"cannot write {value!r} as TOML")
+
+
+def _toml_key(key: str) -> str:
+    """A bare key when TOML allows it, else a quoted one (``"lephare.Z_STEP"`` must not become a table)."""
+    return key if key and all(c.isalnum() or c in "_-" for c in key) else _toml_value(key)

@@ -92,6 +92,7 @@ def run(config: Config, comm: mpi.Comm) -> int:
             failure = _process_piece(piece, config, paths, estimator, attrs, timer, progress)
         if failure:
             failures.append(failure)
+    timer.count("library_loads", estimator.library_loads)
     with timer.stage("wait"):
         progress.close()
         records = mpi.gather_to_root(comm, (timer.record(rank), failures))

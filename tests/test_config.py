@@ -88,6 +88,21 @@ def test_overrides_are_typed_and_validated(tmp_path):
         load_config(path, ["rows_per_chunk=3"])
 
 
+def test_nondetection_value_defaults_per_estimator(tmp_path):
+    assert load_config(write(tmp_path, VALID)).cleaning.nondetect_val == 99.0
+    lephare = load_config(write(tmp_path, VALID), ["estimator.name=lephare"])
+    assert lephare.cleaning.nondetect_val != lephare.cleaning.nondetect_val  # NaN
+    chosen = load_config(write(tmp_path, VALID), ["estimator.name=lephare", "cleaning.nondetect_val=99.0"])
+    assert chosen.cleaning.nondetect_val == 99.0
+
+
+def test_dotted_parameter_names_survive_the_round_trip(tmp_path):
+    text = VALID + '[training]\nparams = { "lephare.Z_STEP" = "0.1,0.,3.", nested = { a = 1 } }\n'
+    first = load_config(write(tmp_path, text))
+    assert first.training.params == {"lephare.Z_STEP": "0.1,0.,3.", "nested": {"a": 1}}
+    assert load_config(write(tmp_path, first.text)).training.params == first.training.params
+
+
 def test_config_text_round_trips_and_hashes(tmp_path):
     first = load_config(write(tmp_path, VALID))
     again = load_config(write(tmp_path, first.text))

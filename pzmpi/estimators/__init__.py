@@ -15,11 +15,23 @@ KNOWN_ESTIMATORS = {
     "bpz": "rail.estimation.algos.bpz_lite.BPZliteEstimator",
     "tpz": "rail.estimation.algos.tpz_lite.TPZliteEstimator",
     "gpz": "rail.estimation.algos.gpz.GPzEstimator",
+    "lephare": "rail.estimation.algos.lephare.LephareEstimator",
 }
 
 
+# RAIL's LePHARE wrapper ignores nondetect_val: it fits any positive magnitude with a positive error,
+# so a 99 would enter the fit as a measured, vanishing flux. NaN makes it leave the band out.
+NONDETECT_VAL_BY_ESTIMATOR = {KNOWN_ESTIMATORS["lephare"]: float("nan")}
+RAIL_NONDETECT_VAL = 99.0
+
+
+def default_nondetect_val(name: str) -> float:
+    """The magnitude that marks a non-detection for this estimator unless the configuration says otherwise."""
+    return NONDETECT_VAL_BY_ESTIMATOR.get(estimator_class_path(name), RAIL_NONDETECT_VAL)
+
+
 def estimator_class_path(name: str) -> str:
-    """A short name ('flexzboost', 'bpz', 'tpz', 'gpz') or a full class path, as a class path."""
+    """A short name ('flexzboost', 'bpz', 'tpz', 'gpz', 'lephare') or a full class path, as a class path."""
     return KNOWN_ESTIMATORS.get(name.lower(), name)
 
 

@@ -22,7 +22,7 @@ import structlog
 from pzmpi.cleaning import magnitude_column, magnitude_error_column
 from pzmpi.config import Config
 from pzmpi.errors import ConfigError
-from pzmpi.estimators import estimator_class_path, import_class, informer_class_path
+from pzmpi.estimators import estimator_class_path, import_class, informer_class_path, lephare
 
 
 @dataclass(frozen=True)
@@ -70,9 +70,13 @@ class RailEstimator:
 
     def __init__(self, config: Config) -> None:
         quiet_rail()
-        stage_class = import_class(estimator_class_path(config.estimator.name))
+        class_path = estimator_class_path(config.estimator.name)
+        if class_path == lephare.CLASS_PATH:
+            lephare.prepare_environment(config)
+        stage_class = import_class(class_path)
         params = shared_stage_params(config, stage_class)
-        params.update(config.estimator.params)
+        params.update(lephare.flat_keys(config.estimator.params) if class_path == lephare.CLASS_PATH
+                      else config.estimator.params)
         self.grid = redshift_grid(config)
         self.extra_columns = list(config.output.estimator_columns)
         self._stage = stage_class.make_stage(
@@ -80,9 +84,15 @@ class RailEstimator:
         )
         self._stage.open_model(**self._stage.config)
         self._stage._initialize_run()
+        self._libraries = lephare.LibraryCache() if class_path == lephare.CLASS_PATH else None
         self._captured: list[qp.Ensemble] = []
         self._stage._do_chunk_output = self._capture
         self._rows_done = 0
+
+    @property
+    def library_loads(self) -> int:
+        """Times this rank loaded template libraries (LePHARE); 0 for codes without them."""
+        return self._libraries.loads if self._libraries is not None else 0
 
     def _capture(self, qp_dstn: qp.Ensemble, start: int, end: int, first: bool, data: Any = None) -> None:
         self._captured.append(qp_dstn)
@@ -134,9 +144,16 @@ def train_model(config: Config, columns: dict[str, np.ndarray]) -> None:
     quiet_rail()
     random.seed(config.training.seed)
     np.random.seed(config.training.seed)
+    is_lephare = estimator_class_path(config.estimator.name) == lephare.CLASS_PATH
+    if is_lephare:
+        lephare.prepare_environment(config)
     informer_class = import_class(informer_class_path(config.estimator.name))
     params = shared_stage_params(config, informer_class)
-    params.update(config.training.params)
+    if is_lephare:
+        params.update(lephare.informer_params(config))
+        params.update(lephare.flat_keys(config.training.params))
+    else:
+        params.update(config.training.params)
     informer = informer_class.make_stage(
         name=f"pzmpi_{informer_class.__name__}", model=config.estimator.model, **params
     )

@@ -1,0 +1,108 @@
+"""LePHARE: libraries built once by training, loaded once per rank, read-only for every rank."""
+
+from __future__ import annotations
+
+import json
+from importlib.util import find_spec
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import object_input, run_pzmpi, write_config
+from pzmpi.sample import DC2_VALIDATION, object_table, rail_sample_path, read_rail_table
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(find_spec("lephare") is None, reason="pz-rail-lephare is not installed")]
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "lephare-data"
+ROWS = 2000
+# A small library: 7 galaxy templates, one extinction law, 3 QSO templates, dz = 0.1 up to z = 3.
+GALAXIES = ["Ell1_A_0", "Sa_A_0", "Sc_A_0", "Sdm_A_0", "SB3_A_0", "SB7_A_0", "SB11_A_0"]
+QUASARS = ["pl_QSOH_template_norm", "pl_TQSO1_template_norm", "pl_I22491_30_TQSO1_70"]
+
+
+def small_library_params(folder: Path) -> dict[str, str]:
+    (folder / "gal.list").write_text("".join(f"COSMOS_SED/{name}.sed\n" for name in GALAXIES))
+    (folder / "qso.list").write_text("".join(f"SALVATO09/{name}.sed A\n" for name in QUASARS))
+    return {
+        "lephare.STAR_SED": str(DATA / "sed/STAR/STAR_MOD.list"), "star.STAR_SED": str(DATA / "sed/STAR/STAR_MOD.list"),
+        "lephare.PARA_OUT": str(DATA / "examples/output.para"),
+        "star.LIB_ASCII": "NO",
+        "gal.LIB_ASCII": "NO", "gal.GAL_SED": str(folder / "gal.list"), "gal.EXTINC_LAW": "SB_calzetti.dat",
+        "gal.MOD_EXTINC": "5,7", "gal.EB_V": "0.,0.2,0.4", "gal.EM_LINES": "EMP_UV", "gal.EM_DISPERSION": "1.",
+        "qso.LIB_ASCII": "NO", "qso.QSO_SED": str(folder / "qso.list"), "qso.EXTINC_LAW": "SB_calzetti.dat",
+        "qso.MOD_EXTINC": "0,0", "qso.EB_V": "0.", "qso.EM_LINES": "NO",
+    }
+
+
+@pytest.fixture(scope="module")
+def lephare_setup(tmp_path_factory, sample):
+    if not DATA.is_dir():
+        pytest.skip(f"LePHARE auxiliary data not found at {DATA}")
+    folder = tmp_path_factory.mktemp("lephare")
+    validation = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    subset = {name: values[:ROWS] for name, values in validation.items()}
+    (folder / "catalog").mkdir()
+    pq.write_table(object_table(subset), folder / "catalog" / "part.parquet", row_group_size=500)
+    with h5py.File(folder / "rail_input.hdf5", "w") as handle:  # RAIL gets what pzmpi gives LePHARE: NaN, not 99
+        for name, values in subset.items():
+            if name.startswith("mag_") and not name.startswith("mag_err_"):
+                values = np.where(values == 99.0, np.float32(np.nan), values)
+            handle.create_dataset(f"photometry/{name}", data=values)
+    estimator = {"name": "lephare", "model": str(folder / "lephare.pkl"), "data_dir": str(DATA), "nzbins": 31}
+    config = write_config(folder / "train.toml", input=object_input(str(folder / "catalog")), estimator=estimator,
+                          training={"input": str(sample / "training.parquet"), "params": small_library_params(folder)},
+                          output={"folder": "run"})
+    result = run_pzmpi(["train", str(config)], timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    return folder, estimator
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_libraries_live_beside_the_model(lephare_setup):
+    folder, _ = lephare_setup
+    libraries = list((folder / "lephare.pkl.lephare").rglob("lib_mag/*.bin"))
+    assert {p.name for p in libraries} >= {"LSST_GAL_MAG.bin", "LSST_STAR_MAG.bin", "LSST_QSO_MAG.bin"}
+
+
+def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))  # read when RAIL's stage reloads lephare
+    from rail.core.data import TableHandle
+    from rail.estimation.algos.lephare import LephareEstimator
+
+    folder, estimator = lephare_setup
+    library_folder = folder / "lephare.pkl.lephare"
+    before = snapshot(library_folder)
+    config = write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")), estimator=estimator,
+                          output={"folder": "run", "estimator_columns": ["Z_BEST", "CHI_BEST", "MOD_STAR", "CHI_STAR"]},
+                          run={"rows_per_chunk": 250, "max_rows_per_piece": 500})
+    result = run_pzmpi(["run", str(config)], ranks=4, cwd=tmp_path, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    profile = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert [r["counters"]["library_loads"] for r in profile["ranks"]] == [1, 1, 1, 1]  # 4 pieces of 2 chunks
+    assert snapshot(library_folder) == before  # no rank wrote into the shared library folder
+
+    grid = np.linspace(0.0, 3.0, 31)
+    stage = LephareEstimator.make_stage(name="reference_lephare", model=str(folder / "lephare.pkl"),
+                                        hdf5_groupname="photometry", chunk_size=500, output=str(tmp_path / "rail.hdf5"))
+    reference = stage.estimate(TableHandle("input", path=str(folder / "rail_input.hdf5"))).data
+    reference_pdfs = np.asarray(reference.pdf(grid))
+    with h5py.File(tmp_path / "run" / "index.hdf5") as index:
+        pdfs = index["data/yvals"][()]
+        zmode = index["ancil/zmode"][()]
+        np.testing.assert_array_equal(index["ancil/Z_BEST"][()], np.asarray(reference.ancil["Z_BEST"]).ravel())
+        assert index["ancil/MOD_STAR"].shape == (ROWS,)
+    # objects LePHARE cannot fit get an all-zero PDF, which qp normalises to NaN: the same ones on both sides
+    unfit = np.isnan(reference_pdfs).any(axis=1)
+    np.testing.assert_array_equal(np.isnan(pdfs).any(axis=1), unfit)
+    assert unfit.sum() < ROWS // 10 and np.isnan(zmode[unfit]).all()
+    peak = reference_pdfs[~unfit].max(axis=1, keepdims=True)
+    worst = (np.abs(pdfs[~unfit] - reference_pdfs[~unfit]) / peak).max()
+    assert worst <= 1e-5, f"max |delta p| / max p = {worst:.2e}"
+    np.testing.assert_array_equal(zmode[~unfit], reference.mode(grid).ravel()[~unfit])
