@@ -29,3 +29,44 @@ def test_memory_does_not_grow_with_chunks(tmp_path, sample, models):
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - settled) / 1024
     assert grown_mb < 30, f"peak RSS grew by {grown_mb:.0f} MB over 8 chunks"
     np.testing.assert_array_equal(first.pdfs, again.pdfs)
+
+
+def chunk_of(config, sample, rows=2000):
+    table = pq.read_table(sample / "catalog" / "dc2_object_000.parquet").slice(0, rows)
+    raw = {c: table.column(c).to_numpy() for c in input_columns(config.input, config.cleaning)}
+    return clean_chunk(raw, config.input, config.cleaning).columns
+
+
+def load(tmp_path, sample, models, key, name):
+    return load_config(write_config(tmp_path / f"{key}.toml", input=object_input(str(sample / "catalog")),
+                                    estimator={"name": name, "model": str(models[key])}, output={"folder": "run"}))
+
+
+def test_tpz_treats_a_nondetection_as_the_band_limit_with_error_1(tmp_path, sample, models):
+    config = load(tmp_path, sample, models, "tpz", "tpz")
+    columns = chunk_of(config, sample)
+    nondetected = columns["mag_u_lsst"] == 99.0
+    assert nondetected.sum() > 50
+    as_limit = {k: v.copy() for k, v in columns.items()}
+    as_limit["mag_u_lsst"][nondetected] = config.cleaning.mag_limits["u"]
+    as_limit["mag_err_u_lsst"][nondetected] = 1.0
+    estimator = RailEstimator(config)
+    np.testing.assert_array_equal(estimator.estimate(columns).pdfs, estimator.estimate(as_limit).pdfs)
+
+
+def test_gpz_ignores_the_error_of_a_nondetection(tmp_path, sample, models):
+    config = load(tmp_path, sample, models, "gpz", "gpz")
+    columns = chunk_of(config, sample)
+    nondetected = columns["mag_u_lsst"] == 99.0
+    assert nondetected.sum() > 50
+    other_error = {k: v.copy() for k, v in columns.items()}
+    other_error["mag_err_u_lsst"][nondetected] = 0.5
+    estimator = RailEstimator(config)
+    reference = estimator.estimate(columns).pdfs
+    np.testing.assert_array_equal(reference, estimator.estimate(other_error).pdfs)
+    # and a non-detection is not a detection at the limit with its usual error
+    as_detection = {k: v.copy() for k, v in columns.items()}
+    as_detection["mag_u_lsst"][nondetected] = config.cleaning.mag_limits["u"]
+    as_detection["mag_err_u_lsst"][nondetected] = 0.1
+    changed = np.abs(estimator.estimate(as_detection).pdfs - reference).max(axis=1) > 0
+    assert changed[nondetected].mean() > 0.9 and not changed[~nondetected].any()
