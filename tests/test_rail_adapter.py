@@ -13,13 +13,22 @@ from pzmpi.config import load_config
 from pzmpi.estimators.rail_adapter import RailEstimator
 
 
-def test_memory_does_not_grow_with_chunks(tmp_path, sample, models):
-    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(sample / "catalog")),
-                                      estimator={"name": "bpz", "model": str(models["bpz"])},
-                                      output={"folder": "run"}))
-    table = pq.read_table(sample / "catalog" / "dc2_object_000.parquet").slice(0, 5000)
+def chunk_of(config, sample, rows=2000):
+    """Cleaned magnitudes of the first rows of the sample, as the engine hands them to an estimator."""
+    table = pq.read_table(sample / "catalog" / "dc2_object_000.parquet").slice(0, rows)
     raw = {c: table.column(c).to_numpy() for c in input_columns(config.input, config.cleaning)}
-    columns = clean_chunk(raw, config.input, config.cleaning).columns
+    return clean_chunk(raw, config.input, config.cleaning).columns
+
+
+def load(tmp_path, sample, models, key, name):
+    """A run configuration for one of the session's trained models."""
+    return load_config(write_config(tmp_path / f"{key}.toml", input=object_input(str(sample / "catalog")),
+                                    estimator={"name": name, "model": str(models[key])}, output={"folder": "run"}))
+
+
+def test_memory_does_not_grow_with_chunks(tmp_path, sample, models):
+    config = load(tmp_path, sample, models, "bpz", "bpz")
+    columns = chunk_of(config, sample, rows=5000)
     estimator = RailEstimator(config)
     first = estimator.estimate(columns)
     estimator.estimate(columns)
@@ -29,17 +38,6 @@ def test_memory_does_not_grow_with_chunks(tmp_path, sample, models):
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - settled) / 1024
     assert grown_mb < 30, f"peak RSS grew by {grown_mb:.0f} MB over 8 chunks"
     np.testing.assert_array_equal(first.pdfs, again.pdfs)
-
-
-def chunk_of(config, sample, rows=2000):
-    table = pq.read_table(sample / "catalog" / "dc2_object_000.parquet").slice(0, rows)
-    raw = {c: table.column(c).to_numpy() for c in input_columns(config.input, config.cleaning)}
-    return clean_chunk(raw, config.input, config.cleaning).columns
-
-
-def load(tmp_path, sample, models, key, name):
-    return load_config(write_config(tmp_path / f"{key}.toml", input=object_input(str(sample / "catalog")),
-                                    estimator={"name": name, "model": str(models[key])}, output={"folder": "run"}))
 
 
 def test_tpz_treats_a_nondetection_as_the_band_limit_with_error_1(tmp_path, sample, models):
