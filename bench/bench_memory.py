@@ -2,7 +2,7 @@
 
     python bench/bench_memory.py [--replicas 98] [--ranks 2] [--estimator bpz]
 
-RAIL's estimate() needs 3.4 GB for 0.2 million rows (REFERENCE.md section 4);
+RAIL's estimate() needs 3.0 to 3.2 GB for 0.2 million rows (bench_throughput.py);
 pzmpi streams the file in chunks, so its memory does not grow with the file.
 """
 

@@ -14,13 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import environment, on_one_core, prepare, pzmpi_run, write_config
+from common import COMMAND_TIMEOUT, environment, on_one_core, prepare, pzmpi_run, write_config
 
 
 def rail_reference(name: str, model: Path, work: Path) -> dict:
     command = [sys.executable, str(Path(__file__).parent / "rail_estimate.py"), name, str(model),
                str(work / "rail_input.hdf5"), str(work / f"rail_{name}.hdf5")]
-    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True)
+    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True,
+                            timeout=COMMAND_TIMEOUT)
     if result.returncode != 0:
         sys.exit(f"RAIL estimate failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -34,9 +35,10 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("bench/results/throughput"))
     args = parser.parse_args()
     work = args.work.resolve()
+    work = work.with_name(f"{work.name}-x{args.replicas}-f{args.files}")  # a sample of its own per size
     models = prepare(work, args.replicas, args.files, args.estimators)
     rows = 20449 * args.replicas
-    print(f"{rows:,} objects in {args.files} files.")
+    print(f"{rows:,} objects in {args.files} files ({work}).")
     print("RAIL: seconds of estimate() (model load, read, estimate, write). pzmpi busy: the same scope, from its "
           "profile (setup, compile, read, clean, estimate, write). pzmpi wall: the whole mpiexec command, "
           "Python start-up and imports included.")
@@ -46,6 +48,7 @@ def main() -> None:
     for name in args.estimators:
         rail = rail_reference(name, models[name], work)
         one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1"), 1)
+        assert profile_one["total_rows"] == rows, f"{work} holds {profile_one['total_rows']:,} rows, not {rows:,}"
         two, _ = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2"), 2)
         rail_rate, one_rate, two_rate = rows / rail["seconds"], rows / one, rows / two
         busy_rate = profile_one["per_rank"][0]["objects_per_second"]

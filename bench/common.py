@@ -13,9 +13,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pzmpi.config import dump_toml
+from pzmpi.config import dump_toml, load_config
 from pzmpi.sample import DC2_VALIDATION, make_sample, rail_sample_path, read_rail_table
 
+COMMAND_TIMEOUT = 3 * 3600  # seconds: no benchmark command may hang a machine
 LEPHARE_DATA = Path(__file__).resolve().parents[2] / "shared" / "lephare-data"
 # LePHARE: the library that shared/lephare-data/README.md measured (its default star list is not shipped)
 TRAINING_PARAMS = {
@@ -30,7 +31,7 @@ ESTIMATOR_KEYS = {"lephare": {"data_dir": str(LEPHARE_DATA), "nzbins": 61}}
 def environment() -> dict[str, str]:
     """One thread per process for every library, RAIL's runs included (joblib too)."""
     env = dict(os.environ)
-    env.update(HYDRA_LAUNCHER="fork", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
+    env.update(HYDRA_LAUNCHER="fork", MPIEXEC_TIMEOUT=str(COMMAND_TIMEOUT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                NUMBA_NUM_THREADS="1", LOKY_MAX_CPU_COUNT="1")
     return env
 
@@ -43,7 +44,8 @@ def on_one_core(command: list[str]) -> list[str]:
 def timed(command: list[str], cwd: Path | None = None) -> float:
     """Wall seconds of a command, which must succeed."""
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True)
+    result = subprocess.run(command, cwd=cwd, env=environment(), capture_output=True, text=True,
+                            timeout=COMMAND_TIMEOUT)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"benchmark command failed: {' '.join(command)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
@@ -96,12 +98,4 @@ def pzmpi_run(config: Path, ranks: int) -> tuple[float, dict]:
     """Wall seconds of ``mpiexec -n RANKS pzmpi run`` (start-up included) and its profile; one rank runs on CPU 0."""
     command = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "pzmpi", "run", str(config)]
     elapsed = timed(on_one_core(command) if ranks == 1 else command, cwd=config.parent)
-    folder = config.parent / json_folder(config)
-    return elapsed, json.loads((folder / "profile.json").read_text())
-
-
-def json_folder(config: Path) -> str:
-    for line in config.read_text().splitlines():
-        if line.startswith("folder = "):
-            return line.split("=", 1)[1].strip().strip('"')
-    raise ValueError(f"no output.folder in {config}")
+    return elapsed, json.loads((Path(load_config(config).output.folder) / "profile.json").read_text())

@@ -86,7 +86,8 @@ def check_magnitude(mag_in, err_in, ebv, a_band, input_nondetect, nondetect_val,
     for i in range(mag_in.size):
         m = np.float64(mag_in[i])
         e = np.float64(err_in[i])
-        if np.isfinite(m) and abs(m - input_nondetect) > 0.01 and np.isfinite(e) and e >= 0.0:
+        flagged = not np.isnan(input_nondetect) and abs(m - input_nondetect) <= 0.01
+        if np.isfinite(m) and not flagged and np.isfinite(e) and e >= 0.0:
             if deredden:
                 m -= a_band * ebv[i]
             mag[i] = m

@@ -8,6 +8,8 @@ rank exits with status 2.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -52,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sample":
         return _sample(args)
     overrides = list(args.overrides)
-    if getattr(args, "output", None):
-        overrides.append(f"output.folder={args.output!r}".replace("'", '"'))
+    if getattr(args, "output", None):  # relative to the working directory, as any command-line path
+        overrides.append(f"output.folder={json.dumps(os.path.abspath(args.output))}")
     if args.command == "run":
         return _run(args.config, overrides)
     try:
@@ -69,15 +71,21 @@ def _run(config_path: str, overrides: list[str]) -> int:
     from pzmpi import mpi
 
     comm = mpi.world()
+    config, problem = None, None
     try:
         config = load_config(config_path, overrides)
         require_file(config.estimator.model, "estimator.model", config.source)
+    except ConfigError as error:
+        problem = str(error)
+    try:
+        mpi.agree(comm, problem)  # a file one node cannot see must not leave the others waiting
+        assert config is not None
         pin_threads(config.run.threads_per_rank)
         with mpi.exception_guard(comm):
             from pzmpi import engine
 
             return engine.run(config, comm)
-    except (ConfigError, mpi.AgreedError) as error:
+    except mpi.AgreedError as error:
         return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
     return 1  # pragma: no cover - exception_guard aborts
 
@@ -95,8 +103,6 @@ def _train(config: Config) -> int:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    import json
-
     from pzmpi.profiling import format_summary, load_profile, plot_timeline
 
     try:

@@ -266,15 +266,15 @@ def _check_semantics(config: Config, source: str) -> None:
         template = getattr(inp, key)
         if template and "{band}" not in template:
             raise ConfigError(f"{source}: 'input.{key}' = {template!r} must contain '{{band}}'")
-    if not inp.bands or not all(isinstance(b, str) for b in inp.bands):
-        raise ConfigError(f"{source}: 'input.bands' must be a non-empty list of band names")
+    if not inp.bands:
+        raise ConfigError(f"{source}: 'input.bands' must name at least one band")
     for key in ("extinction", "mag_limits"):
         table = getattr(config.cleaning, key)
         if key == "extinction" and not config.cleaning.deredden:
             continue
-        missing = [b for b in inp.bands if b not in table]
+        missing = [b for b in inp.bands if not isinstance(table.get(b), (int, float)) or isinstance(table.get(b), bool)]
         if missing:
-            raise ConfigError(f"{source}: 'cleaning.{key}' has no value for band(s) {', '.join(missing)}")
+            raise ConfigError(f"{source}: 'cleaning.{key}' has no number for band(s) {', '.join(missing)}")
     if config.cleaning.magnitude_dtype not in ("float32", "float64"):
         raise ConfigError(f"{source}: 'cleaning.magnitude_dtype' must be 'float32' or 'float64', "
                           f"got {config.cleaning.magnitude_dtype!r}")
@@ -288,6 +288,14 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: 'output.pdf_dtype' must be 'float32' or 'float64', got {out.pdf_dtype!r}")
     if out.compression not in ("none", "gzip", "lzf"):
         raise ConfigError(f"{source}: 'output.compression' must be 'none', 'gzip' or 'lzf', got {out.compression!r}")
+    for key in ("bands", "point_estimates", "estimator_columns"):
+        values = getattr(inp if key == "bands" else out, key)
+        section = "input" if key == "bands" else "output"
+        if not all(isinstance(v, str) for v in values) or len(set(values)) != len(values):
+            raise ConfigError(f"{source}: '{section}.{key}' must be a list of distinct names, got {values!r}")
+    taken = [c for c in out.estimator_columns if c in POINT_ESTIMATES or c == "objectId"]
+    if taken:
+        raise ConfigError(f"{source}: 'output.estimator_columns' {taken} would overwrite pzmpi's own columns")
     unknown = [p for p in out.point_estimates if p not in POINT_ESTIMATES]
     if unknown:
         raise ConfigError(f"{source}: 'output.point_estimates' has unknown {unknown} (known: {', '.join(POINT_ESTIMATES)})")

@@ -19,7 +19,7 @@ from pzmpi import mpi, provenance
 from pzmpi.cleaning import clean_chunk, compile_kernels, input_columns
 from pzmpi.config import Config
 from pzmpi.errors import InputFileError
-from pzmpi.estimators.rail_adapter import RailEstimator, redshift_grid
+from pzmpi.estimators.rail_adapter import RailEstimator
 from pzmpi.plan import Piece, Plan, make_plan
 from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, summarize
@@ -142,7 +142,9 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Rai
                    attrs: dict[str, Any], timer: StageTimer, progress: mpi.ProgressChannel) -> dict[str, str] | None:
     """Read, clean, estimate and write one piece; returns a failure record for a bad input."""
     final = paths.pieces / piece.output_name
-    if config.output.resume and is_complete(final, attrs["config_sha256"]):
+    identity = {"result_key": attrs["result_key"], "input_file": piece.path, "input_size": piece.input_size,
+                "row_start": piece.row_start, "row_stop": piece.row_stop}
+    if config.output.resume and is_complete(final, identity):
         timer.count("pieces_skipped")
         progress.add(piece.num_rows)
         log.info("%s: already done, skipped", piece.output_name)
@@ -168,9 +170,9 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Rai
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
             with timer.stage("write"):
-                writer.commit({**attrs, "input_file": piece.path, "row_start": piece.row_start,
-                               "row_stop": piece.row_stop, "row_groups": [piece.row_group_start, piece.row_group_stop]})
+                writer.commit({**attrs, **identity, "row_groups": [piece.row_group_start, piece.row_group_stop]})
     except InputFileError as error:
+        final.unlink(missing_ok=True)  # an older result under this name no longer matches the inputs
         message = str(error) if piece.path in str(error) else f"{piece.path}: {error}"
         log.error("%s: FAILED, nothing written: %s", piece.output_name, message)
         timer.count("pieces_failed")
@@ -195,6 +197,8 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     finished = [(paths.pieces / p.output_name, p.num_rows) for p in plan.pieces
                 if (paths.pieces / p.output_name).is_file()]
     indexed_rows = write_index(paths.index, finished) if finished else 0
+    if not finished:
+        paths.index.unlink(missing_ok=True)
     profile = summarize([record for record, _ in records], wall, extra={
         "run_dir": str(paths.root),
         "estimator": config.estimator.name,

@@ -26,7 +26,7 @@ from pzmpi.errors import ConfigError, InputFileError
 @dataclass(frozen=True)
 class InputFile:
     path: str
-    num_rows: int
+    size_bytes: int
     row_group_rows: tuple[int, ...]
 
 
@@ -36,6 +36,7 @@ class Piece:
 
     index: int
     path: str
+    input_size: int
     row_group_start: int
     row_group_stop: int
     row_start: int
@@ -103,11 +104,12 @@ def list_input_files(specs: list[str]) -> list[str]:
 def read_footer(path: str) -> InputFile:
     """Row counts of a file and of each row group, from the parquet footer alone."""
     try:
-        metadata = pq.ParquetFile(path).metadata
+        with pq.ParquetFile(path) as parquet:
+            metadata = parquet.metadata
     except Exception as error:  # pyarrow raises several types for corrupt files
         raise InputFileError(f"{path}: unreadable parquet footer: {error}") from None
     rows = tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
-    return InputFile(path=path, num_rows=metadata.num_rows, row_group_rows=rows)
+    return InputFile(path=path, size_bytes=os.path.getsize(path), row_group_rows=rows)
 
 
 def split_into_pieces(files: list[InputFile], max_rows_per_piece: int) -> list[Piece]:
@@ -129,7 +131,7 @@ def split_into_pieces(files: list[InputFile], max_rows_per_piece: int) -> list[P
             if row_stop == row_start:
                 continue
             name = f"{stem}.hdf5" if len(ranges) == 1 else f"{stem}.rows{row_start}-{row_stop}.hdf5"
-            pieces.append(Piece(len(pieces), file.path, start, stop, row_start, row_stop, name))
+            pieces.append(Piece(len(pieces), file.path, file.size_bytes, start, stop, row_start, row_stop, name))
     return pieces
 
 
@@ -171,5 +173,11 @@ def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
         except InputFileError as error:
             unreadable[path] = str(error)
     pieces = split_into_pieces(files, max_rows_per_piece)
+    names: dict[str, str] = {}
+    for piece in pieces:
+        other = names.setdefault(piece.output_name, piece.path)
+        if other != piece.path:
+            raise ConfigError(f"'input.paths': {other} and {piece.path} would both write {piece.output_name}; "
+                              "rename one of them")
     assignment = assign_pieces([p.num_rows for p in pieces], n_ranks)
     return Plan(n_ranks=n_ranks, pieces=pieces, assignment=assignment, unreadable=unreadable)

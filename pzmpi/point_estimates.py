@@ -43,7 +43,7 @@ def _point_estimates(pdfs, grid, out):  # pragma: no cover - compiled
         for j in range(1, nz):
             cdf[j] = cdf[j - 1] + 0.5 * (pdfs[i, j] + pdfs[i, j - 1]) * (grid[j] - grid[j - 1])
         norm = cdf[nz - 1]
-        if norm <= 0.0:  # mass only at a single grid point
+        if norm <= 0.0:  # positive sum but no area: negative values cancel it
             out[i, 2:] = grid[best]
             continue
         j = 1

@@ -26,29 +26,33 @@ def check_columns(path: str, schema: pa.Schema, columns: list[str]) -> None:
 def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterator[dict[str, np.ndarray]]:
     """Yield the piece's rows as dicts of numpy arrays, ``rows_per_chunk`` rows at a time.
 
-    Floating columns come back with nulls as NaN; the id column must be a
-    non-null integer column.
+    ``columns[0]`` is the id column, which must be a non-null integer column;
+    floating columns come back with nulls as NaN.
     """
     try:
         parquet = pq.ParquetFile(piece.path)
     except Exception as error:
         raise InputFileError(f"{piece.path}: cannot open: {error}") from None
-    check_columns(piece.path, parquet.schema_arrow, columns)
-    batches = parquet.iter_batches(
-        batch_size=rows_per_chunk,
-        row_groups=range(piece.row_group_start, piece.row_group_stop),
-        columns=columns,
-        use_threads=False,
-    )
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except (OSError, pa.ArrowException) as error:
-            raise InputFileError(f"{piece.path}: cannot decode rows of row groups "
-                                 f"{piece.row_group_start}-{piece.row_group_stop - 1}: {error}") from None
-        yield {name: _to_numpy(piece.path, name, batch.column(name)) for name in columns}
+    with parquet:
+        check_columns(piece.path, parquet.schema_arrow, columns)
+        id_type = parquet.schema_arrow.field(columns[0]).type
+        if not pa.types.is_integer(id_type):
+            raise InputFileError(f"{piece.path}: id column {columns[0]} has type {id_type}, expected an integer")
+        batches = parquet.iter_batches(
+            batch_size=rows_per_chunk,
+            row_groups=range(piece.row_group_start, piece.row_group_stop),
+            columns=columns,
+            use_threads=False,
+        )
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (OSError, pa.ArrowException) as error:
+                raise InputFileError(f"{piece.path}: cannot decode rows of row groups "
+                                     f"{piece.row_group_start}-{piece.row_group_stop - 1}: {error}") from None
+            yield {name: _to_numpy(piece.path, name, batch.column(name)) for name in columns}
 
 
 def _to_numpy(path: str, name: str, column: pa.Array) -> np.ndarray:

@@ -92,13 +92,17 @@ class PieceWriter:
             self.abort()
 
 
-def is_complete(path: Path, config_sha256: str) -> bool:
-    """True when ``path`` is a finished output of a run with the same configuration."""
+def is_complete(path: Path, identity: dict[str, Any]) -> bool:
+    """True when ``path`` is a finished output whose attributes match ``identity``.
+
+    The engine's identity of a piece: the result key (how it is computed), the
+    input file, its size and the row range.
+    """
     if not path.is_file():
         return False
     try:
         with h5py.File(path, "r") as handle:
-            return handle.attrs.get("config_sha256") == config_sha256
+            return all(handle.attrs.get(key) == value for key, value in identity.items())
     except OSError:
         return False
 
@@ -124,10 +128,11 @@ def write_index(index_path: Path, pieces: list[tuple[Path, int]]) -> int:
     temp = index_path.with_name(index_path.name + ".inprogress")
     with h5py.File(temp, "w", libver="latest") as index:
         for key, value in meta.items():
-            index.create_dataset(f"meta/{key}", data=value)
+            index.create_dataset(f"meta/{key}", data=value, track_times=False)
         for name in names:
             tail, dtype = shapes[name]
             layout = h5py.VirtualLayout(shape=(total, *tail), dtype=dtype)
+            layout.dcpl.set_obj_track_times(False)  # byte-identical index for identical runs
             offset = 0
             for path, size in zip(piece_paths, sizes):
                 if size:

@@ -46,6 +46,9 @@ def test_defaults_and_relative_paths(tmp_path):
     ("[outputs]\nfolder = 'x'\n", "unknown section [outputs]"),
     ("[output]\npdf_dtype = 'float16'\n", "'output.pdf_dtype'"),
     ("[output]\npoint_estimates = ['zbest']\n", "'output.point_estimates'"),
+    ("[output]\nestimator_columns = ['zmode']\n", "would overwrite pzmpi's own columns"),
+    ("[output]\nestimator_columns = ['tb', 'tb']\n", "list of distinct names"),
+    ("[cleaning]\nmag_limits = { u = 'deep' }\n", "'cleaning.mag_limits' has no number for band(s) u"),
     ("[estimator]\nzmin = 3.0\n", "'estimator.zmax'"),
     ("[input]\nmagnitude_column = 'mag_{band}'\n", "exactly one of 'input.flux_column'"),
 ])

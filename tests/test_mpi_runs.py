@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import filecmp
 import json
+import pickle
 import shutil
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import object_input, run_pzmpi, write_config
@@ -45,6 +47,8 @@ def test_outputs_are_bitwise_identical_for_1_2_and_4_ranks(tmp_path, sample, mod
         assert sorted(p.name for p in (runs[ranks] / "pieces").iterdir()) == names
         for name in names:
             assert filecmp.cmp(runs[1] / "pieces" / name, runs[ranks] / "pieces" / name, shallow=False), name
+    for ranks in (2, 4):
+        assert filecmp.cmp(runs[1] / "index.hdf5", runs[ranks] / "index.hdf5", shallow=False)
     with h5py.File(runs[4] / "index.hdf5") as index:
         ids = index["ancil/objectId"][()]
         assert len(ids) == 20449 and len(np.unique(ids)) == 20449
@@ -73,8 +77,9 @@ def test_exception_on_the_last_rank_ends_the_job_quickly(tmp_path, sample, model
     pieces = folder / "run" / "pieces"
     for finished in pieces.glob("*.hdf5"):
         with h5py.File(finished) as handle:
-            assert "config_sha256" in handle.attrs
-    # and the next run clears those leftovers before any rank writes
+            assert "result_key" in handle.attrs and len(handle["ancil/objectId"]) > 0
+    # and the next run clears every leftover before any rank writes, even one no piece would overwrite
+    (pieces / "not_a_piece_of_this_plan.hdf5.inprogress").write_bytes(b"partial")
     result = run_pzmpi(["run", str(model_config), "--set", "estimator.name=bpz", "--set",
                         f"estimator.model={models['bpz']!s}"], ranks=1, cwd=folder, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -99,8 +104,6 @@ def test_bad_files_sink_only_themselves_and_a_rerun_resumes(tmp_path, sample, mo
     catalog = tmp_path / "catalog"
     shutil.copytree(sample / "catalog", catalog)
     (catalog / "zz_truncated.parquet").write_bytes((catalog / "dc2_object_000.parquet").read_bytes()[:5000])
-    import pyarrow.parquet as pq
-
     table = pq.read_table(catalog / "dc2_object_001.parquet").drop_columns(["g_cModelFlux"])
     pq.write_table(table, catalog / "dc2_object_001.parquet", row_group_size=2000)
     config = run_config(tmp_path, sample, models["bpz"], name="bpz", input={"paths": str(catalog)})
@@ -128,3 +131,21 @@ def test_bad_files_sink_only_themselves_and_a_rerun_resumes(tmp_path, sample, mo
     assert profile["counters"]["pieces_done"] == 8 - len(done)
     with h5py.File(tmp_path / "run" / "index.hdf5") as index:
         assert len(index["ancil/objectId"]) == 20449
+
+    # the key of a result is what decides its numbers: the same model elsewhere skips everything...
+    shutil.copy(models["bpz"], tmp_path / "model.pkl")
+    moved = run_config(tmp_path, sample, tmp_path / "model.pkl", name="bpz", input={"paths": str(catalog)},
+                       run={"rows_per_chunk": 999})
+    assert run_pzmpi(["run", str(moved)], ranks=2, cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "run" / "profile.json").read_text())["counters"]["pieces_skipped"] == 8
+    # ...and a retrained model under the same path and configuration recomputes everything
+    model = pickle.loads((tmp_path / "model.pkl").read_bytes())
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(model, protocol=2))
+    assert run_pzmpi(["run", str(moved)], ranks=2, cwd=tmp_path).returncode == 0
+    assert json.loads((tmp_path / "run" / "profile.json").read_text())["counters"]["pieces_done"] == 8
+    # a file that breaks takes its stale results out of the index with it
+    pq.write_table(table, catalog / "dc2_object_001.parquet", row_group_size=2000)
+    assert run_pzmpi(["run", str(moved)], ranks=2, cwd=tmp_path).returncode == 3
+    assert not list(pieces.glob("dc2_object_001*"))
+    with h5py.File(tmp_path / "run" / "index.hdf5") as index:
+        assert len(index["ancil/objectId"]) == 20449 - 5112

@@ -31,19 +31,19 @@ def test_list_input_files_from_folder_glob_and_list(tmp_path):
 
 
 def test_pieces_follow_row_groups_and_limit():
-    files = [InputFile("/d/a.parquet", 25, (10, 10, 5)), InputFile("/d/b.parquet", 7, (7,)),
-             InputFile("/d/empty.parquet", 0, ())]
+    files = [InputFile("/d/a.parquet", 2500, (10, 10, 5)), InputFile("/d/b.parquet", 700, (7,)),
+             InputFile("/d/empty.parquet", 100, ())]
     pieces = split_into_pieces(files, max_rows_per_piece=20)
     assert [(p.path, p.row_start, p.row_stop) for p in pieces] == [
         ("/d/a.parquet", 0, 20), ("/d/a.parquet", 20, 25), ("/d/b.parquet", 0, 7)]
     assert [p.output_name for p in pieces] == ["a.rows0-20.hdf5", "a.rows20-25.hdf5", "b.hdf5"]
     assert [(p.row_group_start, p.row_group_stop) for p in pieces] == [(0, 2), (2, 3), (0, 1)]
     # a single row group larger than the limit is a piece of its own
-    assert len(split_into_pieces([InputFile("/d/big.parquet", 50, (50,))], 20)) == 1
+    assert len(split_into_pieces([InputFile("/d/big.parquet", 5000, (50,))], 20)) == 1
 
 
 def test_same_stem_in_two_folders_gives_distinct_outputs():
-    files = [InputFile("/d/x/t.parquet", 5, (5,)), InputFile("/d/y/t.parquet", 5, (5,))]
+    files = [InputFile("/d/x/t.parquet", 500, (5,)), InputFile("/d/y/t.parquet", 500, (5,))]
     assert [p.output_name for p in split_into_pieces(files, 100)] == ["x__t.hdf5", "y__t.hdf5"]
 
 

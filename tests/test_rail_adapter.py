@@ -1,8 +1,8 @@
-"""The RAIL adapter: one stage per rank, chunk after chunk, without memory growth."""
+"""The RAIL adapter: one stage per rank, chunk after chunk, without keeping dead chunks alive."""
 
 from __future__ import annotations
 
-import resource
+import gc
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -26,17 +26,20 @@ def load(tmp_path, sample, models, key, name):
                                     estimator={"name": name, "model": str(models[key])}, output={"folder": "run"}))
 
 
-def test_memory_does_not_grow_with_chunks(tmp_path, sample, models):
+def qp_generators_alive() -> int:
+    """qp's per-ensemble generators (``interp_gen``, ``norm_gen``...) hold each chunk's PDFs in reference cycles."""
+    return sum(1 for o in gc.get_objects() if str(type(o)).startswith("<class 'qp.") and str(type(o)).endswith("_gen'>"))
+
+
+def test_no_chunk_outlives_its_estimate(tmp_path, sample, models):
+    """Without the adapter's per-chunk collection, two generators (about 24 MB here) pile up per chunk."""
     config = load(tmp_path, sample, models, "bpz", "bpz")
     columns = chunk_of(config, sample, rows=5000)
     estimator = RailEstimator(config)
     first = estimator.estimate(columns)
-    estimator.estimate(columns)
-    settled = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for _ in range(8):  # 40,000 more rows: about 180 MB if each chunk's PDFs stayed alive
+    for _ in range(3):
         again = estimator.estimate(columns)
-    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - settled) / 1024
-    assert grown_mb < 30, f"peak RSS grew by {grown_mb:.0f} MB over 8 chunks"
+        assert qp_generators_alive() == 0
     np.testing.assert_array_equal(first.pdfs, again.pdfs)
 
 

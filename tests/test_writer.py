@@ -19,7 +19,7 @@ def write_piece(path, ids, dtype="float32", compression="none"):
         for part in (slice(0, half), slice(half, None)):
             points = {"zmode": GRID[np.argmax(pdfs[part], axis=1)], "zmean": np.full(len(ids[part]), 1.0)}
             writer.write(ids[part], pdfs[part], points, {"tb": ids[part].astype(np.float64)})
-        writer.commit({"config_sha256": "abc", "input_file": "in.parquet"})
+        writer.commit({"result_key": "abc", "input_file": "in.parquet", "row_start": 0, "row_stop": len(ids)})
     return pdfs
 
 
@@ -35,8 +35,11 @@ def test_piece_opens_with_qp(tmp_path, dtype, compression):
         np.testing.assert_array_equal(handle["data/yvals"][()], pdfs.astype(dtype))
         np.testing.assert_array_equal(handle["ancil/tb"][()], ids.astype(np.float64))
         assert handle.attrs["input_file"] == "in.parquet"
-    assert is_complete(tmp_path / "p.hdf5", "abc")
-    assert not is_complete(tmp_path / "p.hdf5", "other configuration")
+    identity = {"result_key": "abc", "input_file": "in.parquet", "row_start": 0, "row_stop": 10}
+    assert is_complete(tmp_path / "p.hdf5", identity)
+    assert not is_complete(tmp_path / "p.hdf5", {**identity, "result_key": "computed another way"})
+    assert not is_complete(tmp_path / "p.hdf5", {**identity, "row_stop": 12})
+    assert not is_complete(tmp_path / "p.hdf5", {**identity, "input_size": 99})  # never recorded: not this run's
     assert not (tmp_path / "p.hdf5.inprogress").exists()
 
 
