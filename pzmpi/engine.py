@@ -25,7 +25,7 @@ from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, summarize
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import iter_chunks
-from pzmpi.writer import PieceWriter, is_complete, write_index
+from pzmpi.writer import PieceWriter, is_complete, write_index, write_text_atomically
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3
@@ -76,7 +76,7 @@ def run(config: Config, comm: mpi.Comm) -> int:
     with timer.stage("setup"):
         estimator, error = _load_estimator(config)
         mpi.agree(comm, error)
-        attrs = provenance.piece_attributes(config)
+        attrs = mpi.broadcast_from_root(comm, lambda: provenance.piece_attributes(config))
     assert estimator is not None
     with timer.stage("compile"):
         compile_kernels(config.cleaning.magnitude_dtype)
@@ -100,7 +100,7 @@ def run(config: Config, comm: mpi.Comm) -> int:
     status = EXIT_OK
     if rank == mpi.ROOT:
         assert records is not None
-        status = _finish_on_root(config, plan, paths, records, time.perf_counter() - start)
+        status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start)
     return mpi.broadcast(comm, status)
 
 
@@ -110,8 +110,8 @@ def _plan_on_root(config: Config, size: int, paths: RunPaths) -> Plan:
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob("*.inprogress"):  # from an aborted run; no rank writes yet
         leftover.unlink()
-    paths.plan.write_text(plan.to_json())
-    (paths.root / "config.toml").write_text(config.text)
+    write_text_atomically(paths.plan, plan.to_json())
+    write_text_atomically(paths.root / "config.toml", config.text)
     return plan
 
 
@@ -190,7 +190,8 @@ def _count_chunk(timer: StageTimer, nondetections: dict[str, int], bad_ebv: int,
         timer.count(f"nondetect_{band}", count)
 
 
-def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[Any], wall: float) -> int:
+def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[Any], attrs: dict[str, Any],
+                    wall: float) -> int:
     """Write the profile and the index, report, and choose the exit status."""
     failures = [f for _, rank_failures in records for f in rank_failures]
     failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
@@ -205,9 +206,9 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
         "bands": config.input.bands,
         "index_rows": indexed_rows,
         "failures": failures,
-        "versions": provenance.package_versions(),
+        "versions": json.loads(attrs["versions"]),
     })
-    paths.profile.write_text(json.dumps(profile, indent=1))
+    write_text_atomically(paths.profile, json.dumps(profile, indent=1))
     log.info("finished: %s objects in %s pieces indexed in %s", f"{indexed_rows:,}", len(finished), paths.index)
     if failures:
         log.error("%d input file(s) failed; their outputs are missing, everything else is written. "

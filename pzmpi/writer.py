@@ -92,6 +92,13 @@ class PieceWriter:
             self.abort()
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half of one."""
+    temp = path.with_name(path.name + ".inprogress")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 def is_complete(path: Path, identity: dict[str, Any]) -> bool:
     """True when ``path`` is a finished output whose attributes match ``identity``.
 
