@@ -6,7 +6,7 @@ decodes the piece's row groups in batches of ``rows_per_chunk`` rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -16,9 +16,10 @@ from pzmpi.errors import InputFileError
 from pzmpi.plan import Piece
 
 
-def check_columns(path: str, schema: pa.Schema, columns: list[str]) -> None:
+def check_columns(path: str, available: Iterable[str], columns: list[str]) -> None:
     """Fail with the file and every missing column named, before any row is read."""
-    missing = [c for c in columns if c not in schema.names]
+    names = set(available)
+    missing = [c for c in columns if c not in names]
     if missing:
         raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
 
@@ -34,7 +35,7 @@ def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterat
     except Exception as error:
         raise InputFileError(f"{piece.path}: cannot open: {error}") from None
     with parquet:
-        check_columns(piece.path, parquet.schema_arrow, columns)
+        check_columns(piece.path, parquet.schema_arrow.names, columns)
         id_type = parquet.schema_arrow.field(columns[0]).type
         if not pa.types.is_integer(id_type):
             raise InputFileError(f"{piece.path}: id column {columns[0]} has type {id_type}, expected an integer")

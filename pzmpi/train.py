@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 
 from pzmpi.cleaning import clean_chunk, input_columns
 from pzmpi.config import Config, require_file
-from pzmpi.errors import InputFileError
+from pzmpi.reader import check_columns
 from pzmpi.estimators.rail_adapter import train_model
 
 
@@ -23,14 +23,9 @@ def read_training_table(config: Config) -> dict[str, np.ndarray]:
     if Path(path).suffix in (".h5", ".hdf5", ".hdf"):
         with h5py.File(path, "r") as handle:
             group = handle[config.training.hdf5_group] if config.training.hdf5_group else handle
-            missing = [c for c in wanted if c not in group]
-            if missing:
-                raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+            check_columns(path, group.keys(), wanted)
             return {c: np.asarray(group[c][()]) for c in wanted}
-    schema = pq.read_schema(path)
-    missing = [c for c in wanted if c not in schema.names]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    check_columns(path, pq.read_schema(path).names, wanted)
     table = pq.read_table(path, columns=wanted)
     return {c: table.column(c).to_numpy() for c in wanted}
 

@@ -111,8 +111,8 @@ class RailEstimator:
             raise RuntimeError(f"{type(self._stage).__name__} returned {ensemble.npdf} PDFs for {n} objects")
         estimate = Estimate(pdfs=pdfs_on_grid(ensemble, self.grid), extras=self._extras(ensemble))
         del ensemble
-        # qp ensembles hold their arrays in reference cycles: without this young-generation
-        # collection (about a millisecond, where RAIL's full gc.collect() per chunk costs 100+ ms)
+        # qp's generators hold their arrays in reference cycles: without this young-generation
+        # collection (cheap: the garbage is young; RAIL runs a full gc.collect() per chunk instead)
         # a rank keeps several chunks of dead PDFs alive (494 -> 930 MB over six 10,000-row BPZ chunks).
         gc.collect(0)
         return estimate
