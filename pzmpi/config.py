@@ -74,6 +74,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "nzbins": Key((int,), 301, "number of redshift grid points"),
         "params": Key((dict,), {}, "extra parameters passed unchanged to the RAIL estimator stage"),
         "data_dir": Key((str,), "", "auxiliary data of the estimator: LEPHAREDIR for LePHARE (e.g. shared/lephare-data)"),
+        "implementation": Key((str,), "native", "'native': pzmpi's compiled code where it has one (flexzboost, bpz, tpz, gpz), RAIL's otherwise; 'rail': always RAIL's own code"),
     },
     "training": {
         "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train'"),
@@ -143,6 +144,7 @@ class EstimatorConfig:
     nzbins: int
     params: dict[str, Any]
     data_dir: str
+    implementation: str
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,8 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: 'estimator.zmax' ({est.zmax}) must exceed 'estimator.zmin' ({est.zmin})")
     if est.nzbins < 2:
         raise ConfigError(f"{source}: 'estimator.nzbins' must be at least 2, got {est.nzbins}")
+    if est.implementation not in ("native", "rail"):
+        raise ConfigError(f"{source}: 'estimator.implementation' must be 'native' or 'rail', got {est.implementation!r}")
     out = config.output
     if out.pdf_dtype not in ("float32", "float64"):
         raise ConfigError(f"{source}: 'output.pdf_dtype' must be 'float32' or 'float64', got {out.pdf_dtype!r}")

@@ -19,7 +19,8 @@ from pzmpi import mpi, provenance
 from pzmpi.cleaning import clean_chunk, compile_kernels, input_columns
 from pzmpi.config import Config
 from pzmpi.errors import InputFileError
-from pzmpi.estimators.rail_adapter import RailEstimator
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.plan import Piece, Plan, make_plan
 from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, summarize
@@ -81,6 +82,7 @@ def run(config: Config, comm: mpi.Comm) -> int:
     with timer.stage("compile"):
         compile_kernels(config.cleaning.magnitude_dtype)
         compile_kernel()
+        estimator.compile()
 
     reporter = None
     if rank == mpi.ROOT:
@@ -129,16 +131,16 @@ def _log_to_run_folder(paths: RunPaths, comm: mpi.Comm) -> None:
     log.propagate = False
 
 
-def _load_estimator(config: Config) -> tuple[RailEstimator | None, str | None]:
+def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
     """Load the model once per rank; a failure is returned, to be agreed on by all ranks."""
     try:
-        return RailEstimator(config), None
+        return make_estimator(config), None
     except Exception as error:  # any failure here is reported the same way by every rank
         return None, f"cannot set up estimator {config.estimator.name!r} with model {config.estimator.model}: " \
                      f"{type(error).__name__}: {error}"
 
 
-def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: RailEstimator,
+def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
                    attrs: dict[str, Any], timer: StageTimer, progress: mpi.ProgressChannel) -> dict[str, str] | None:
     """Read, clean, estimate and write one piece; returns a failure record for a bad input."""
     final = paths.pieces / piece.output_name
@@ -203,6 +205,7 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     profile = summarize([record for record, _ in records], wall, extra={
         "run_dir": str(paths.root),
         "estimator": config.estimator.name,
+        "implementation": attrs["implementation"],
         "bands": config.input.bands,
         "index_rows": indexed_rows,
         "failures": failures,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.config import Config
+from pzmpi.estimators.factory import implementation_used
 
 TRACKED_DISTRIBUTIONS = ("pzmpi", "numpy", "numba", "pyarrow", "h5py", "mpi4py", "qp-prob", "tables-io", "ceci",
                          "scikit-learn", "xgboost", "flexcode", "desc-bpz")
@@ -51,6 +52,7 @@ def result_key(config: Config, model_sha256: str) -> str:
     output = {key: getattr(config.output, key) for key in ("pdf_dtype", "point_estimates", "estimator_columns",
                                                            "compression")}
     estimator = {key: value for key, value in asdict(config.estimator).items() if key != "model"}
+    estimator["implementation"] = implementation_used(config)  # asking for a native path that does not exist is RAIL
     document = {"input": {k: v for k, v in asdict(config.input).items() if k != "paths"},
                 "cleaning": asdict(config.cleaning), "estimator": estimator, "output": output,
                 "model_sha256": model_sha256}
@@ -62,6 +64,7 @@ def piece_attributes(config: Config) -> dict[str, Any]:
     model_sha256 = sha256_of_file(config.estimator.model)
     return {
         "estimator": config.estimator.name,
+        "implementation": implementation_used(config),
         "model_file": config.estimator.model,
         "model_sha256": model_sha256,
         "config": config.text,

@@ -7,10 +7,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from rail.core.data import TableHandle
 
 from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
-from pzmpi.estimators import estimator_class_path, import_class
+from native_check import rail_reference
 from pzmpi.sample import DC2_VALIDATION, rail_sample_path
 
 pytestmark = pytest.mark.slow
@@ -18,23 +17,10 @@ pytestmark = pytest.mark.slow
 GRID = np.linspace(0.0, 3.0, 301)
 
 
-def rail_reference(stage_class: type, model: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
-    """PDFs on the grid and zmode from RAIL's own estimate() on RAIL's own magnitude file.
-
-    FlexZBoost, BPZ and TPZ return gridded PDFs, GPz Gaussians, KNN Gaussian mixtures:
-    qp evaluates each on the grid.
-    """
-    stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
-                                   hdf5_groupname="photometry", chunk_size=7000, output=str(out))
-    ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
-    return np.asarray(ensemble.pdf(GRID)), ensemble.mode(GRID).ravel()
-
-
 @pytest.mark.parametrize("key", list(TEST_ESTIMATORS))
 def test_pdfs_match_rail_estimate(tmp_path, sample, models, key):
     name = TEST_ESTIMATORS[key][0]
-    stage_class = import_class(estimator_class_path(name))
-    reference_pdfs, reference_mode = rail_reference(stage_class, models[key], tmp_path / "rail.hdf5")
+    reference_pdfs, reference_mode = rail_reference(name, models[key], GRID, tmp_path / "rail.hdf5")
     config = write_config(tmp_path / "run.toml", input=object_input(str(sample / "catalog")),
                           estimator={"name": name, "model": str(models[key])}, output={"folder": "run"},
                           run={"rows_per_chunk": 3000})

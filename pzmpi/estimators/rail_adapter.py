@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import random
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,24 +22,12 @@ from pzmpi.cleaning import magnitude_column, magnitude_error_column
 from pzmpi.config import Config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators import estimator_class_path, import_class, informer_class_path, lephare
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """PDFs of one chunk on the run's redshift grid, plus the estimator's own per-object extras."""
-
-    pdfs: np.ndarray
-    extras: dict[str, np.ndarray]
+from pzmpi.estimators.interface import Estimate, redshift_grid
 
 
 def quiet_rail() -> None:
     """RAIL logs a line per chunk and per data handle: keep only its warnings and errors."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-
-
-def redshift_grid(config: Config) -> np.ndarray:
-    est = config.estimator
-    return np.linspace(est.zmin, est.zmax, est.nzbins)
 
 
 def shared_stage_params(config: Config, stage_class: type) -> dict[str, Any]:
@@ -65,29 +52,43 @@ def shared_stage_params(config: Config, stage_class: type) -> dict[str, Any]:
     return {key: value for key, value in params.items() if key in declared}
 
 
+def open_rail_stage(config: Config) -> Any:
+    """RAIL's estimator stage for this configuration, its model opened, ready for ``_process_chunk``.
+
+    pzmpi's native implementations open the same stage for its resolved
+    parameters and one-off set-up (templates, priors), then compute on their own.
+    """
+    quiet_rail()
+    class_path = estimator_class_path(config.estimator.name)
+    if class_path == lephare.CLASS_PATH:
+        lephare.prepare_environment(config)
+    stage_class = import_class(class_path)
+    params = shared_stage_params(config, stage_class)
+    params.update(lephare.flat_keys(config.estimator.params) if class_path == lephare.CLASS_PATH
+                  else config.estimator.params)
+    stage = stage_class.make_stage(
+        name=f"pzmpi_{stage_class.__name__}", model=config.estimator.model, output_mode="return", **params
+    )
+    stage.open_model(**stage.config)
+    stage._initialize_run()
+    return stage
+
+
 class RailEstimator:
-    """One RAIL CatEstimator, loaded once, estimating chunk after chunk."""
+    """One RAIL CatEstimator, loaded once, estimating chunk after chunk with RAIL's own code."""
 
     def __init__(self, config: Config) -> None:
-        quiet_rail()
-        class_path = estimator_class_path(config.estimator.name)
-        if class_path == lephare.CLASS_PATH:
-            lephare.prepare_environment(config)
-        stage_class = import_class(class_path)
-        params = shared_stage_params(config, stage_class)
-        params.update(lephare.flat_keys(config.estimator.params) if class_path == lephare.CLASS_PATH
-                      else config.estimator.params)
         self.grid = redshift_grid(config)
         self.extra_columns = list(config.output.estimator_columns)
-        self._stage = stage_class.make_stage(
-            name=f"pzmpi_{stage_class.__name__}", model=config.estimator.model, output_mode="return", **params
-        )
-        self._stage.open_model(**self._stage.config)
-        self._stage._initialize_run()
-        self._libraries = lephare.LibraryCache() if class_path == lephare.CLASS_PATH else None
+        self._stage = open_rail_stage(config)
+        is_lephare = estimator_class_path(config.estimator.name) == lephare.CLASS_PATH
+        self._libraries = lephare.LibraryCache() if is_lephare else None
         self._captured: list[qp.Ensemble] = []
         self._stage._do_chunk_output = self._capture
         self._rows_done = 0
+
+    def compile(self) -> None:
+        """RAIL's code is not compiled by pzmpi: nothing to do."""
 
     @property
     def library_loads(self) -> int:

@@ -1,0 +1,22 @@
+"""Choose the code that computes an estimator's PDFs: pzmpi's native path where one exists, else RAIL's."""
+
+from __future__ import annotations
+
+from pzmpi.config import Config
+from pzmpi.estimators import estimator_class_path, import_class
+from pzmpi.estimators.interface import ChunkEstimator
+from pzmpi.estimators.native import NATIVE_IMPLEMENTATIONS
+from pzmpi.estimators.rail_adapter import RailEstimator
+
+def implementation_used(config: Config) -> str:
+    """'native' when the configuration asks for it and pzmpi has one for this estimator, else 'rail'."""
+    has_native = estimator_class_path(config.estimator.name) in NATIVE_IMPLEMENTATIONS
+    return "native" if config.estimator.implementation == "native" and has_native else "rail"
+
+
+def make_estimator(config: Config) -> ChunkEstimator:
+    """The configured estimator, its model loaded, ready to compile and estimate."""
+    if implementation_used(config) == "native":
+        native_class = import_class(NATIVE_IMPLEMENTATIONS[estimator_class_path(config.estimator.name)])
+        return native_class(config)
+    return RailEstimator(config)

@@ -1,0 +1,20 @@
+"""pzmpi's own implementations of RAIL estimators: same model file, same PDFs, whole chunks at once.
+
+Each reads the model RAIL's informer wrote and takes its parameters from the
+RAIL stage itself (``NativeEstimator.stage``), so that both implementations
+always agree on what a parameter means; only the per-chunk computation is
+pzmpi's: compiled kernels or array code, no per-object Python loop, no qp
+ensemble, no forced garbage collection.
+"""
+
+from __future__ import annotations
+
+from pzmpi.estimators import KNOWN_ESTIMATORS
+
+# RAIL class path -> pzmpi class path of the native implementation.
+NATIVE_IMPLEMENTATIONS = {
+    KNOWN_ESTIMATORS["flexzboost"]: "pzmpi.estimators.native.flexzboost.NativeFlexZBoost",
+    KNOWN_ESTIMATORS["bpz"]: "pzmpi.estimators.native.bpz.NativeBPZ",
+    KNOWN_ESTIMATORS["tpz"]: "pzmpi.estimators.native.tpz.NativeTPZ",
+    KNOWN_ESTIMATORS["gpz"]: "pzmpi.estimators.native.gpz.NativeGPz",
+}

@@ -1,0 +1,70 @@
+"""Shared by the native-implementation tests: the same model and objects through RAIL and through pzmpi.
+
+The reference is RAIL's own ``estimate()`` on RAIL's DC2 validation file; the
+native estimator gets that file's own float32 magnitudes, so both see the same
+numbers. Both PDFs are compared in float64 on the run's grid.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from rail.core.data import TableHandle
+
+from conftest import object_input, write_config
+from pzmpi.config import load_config
+from pzmpi.estimators import estimator_class_path, import_class
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.interface import redshift_grid
+from pzmpi.point_estimates import point_estimates
+from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+
+PDF_TOLERANCE = 1e-6  # max |delta p| allowed, as a fraction of the object's max p
+
+
+def rail_reference(name: str, model: Path, grid: np.ndarray, out: Path, **params) -> tuple[np.ndarray, np.ndarray]:
+    """PDFs on ``grid`` (float64) and zmode from RAIL's own estimate() on RAIL's validation file."""
+    stage_class = import_class(estimator_class_path(name))
+    stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
+                                   hdf5_groupname="photometry", chunk_size=7000, output=str(out), **params)
+    ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
+    return np.asarray(ensemble.pdf(grid), dtype=np.float64), ensemble.mode(grid).ravel()
+
+
+def native_estimate(name: str, model: Path, folder: Path, rows_per_call: int = 7000,
+                    **estimator: object) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """The native implementation's float64 PDFs, zmode and extras for RAIL's validation file, chunk by chunk."""
+    config_path = write_config(folder / "native.toml", input=object_input("unused"),
+                               estimator={"name": name, "model": str(model), "implementation": "native", **estimator},
+                               output={"folder": "unused"})
+    config = load_config(config_path)
+    native = make_estimator(config)
+    assert type(native).__module__.startswith("pzmpi.estimators.native"), type(native)
+    native.compile()
+    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    columns = {key: value for key, value in table.items() if key.startswith("mag_")}
+    n = len(table["id"])
+    pdf_parts, extra_parts = [], []
+    for start in range(0, n, rows_per_call):
+        result = native.estimate({key: value[start:start + rows_per_call] for key, value in columns.items()})
+        assert result.pdfs.shape == (min(rows_per_call, n - start), config.estimator.nzbins)
+        pdf_parts.append(np.asarray(result.pdfs, dtype=np.float64))
+        extra_parts.append(result.extras)
+    pdfs = np.concatenate(pdf_parts)
+    grid = redshift_grid(config)
+    extras = {key: np.concatenate([part[key] for part in extra_parts]) for key in extra_parts[0]}
+    return pdfs, point_estimates(pdfs, grid)["zmode"], extras
+
+
+def assert_same_pdfs(native: np.ndarray, reference: np.ndarray, native_mode: np.ndarray,
+                     reference_mode: np.ndarray) -> None:
+    """Every PDF within PDF_TOLERANCE of its max; the same zmode except where the reference ties within it."""
+    assert native.shape == reference.shape
+    peak = reference.max(axis=1, keepdims=True)
+    worst = (np.abs(native - reference) / np.where(peak > 0, peak, 1.0)).max()
+    assert worst <= PDF_TOLERANCE, f"max |delta p| / max p = {worst:.2e}"
+    differ = native_mode != reference_mode
+    top_two = np.sort(reference, axis=1)[:, -2:]
+    tied = (top_two[:, 1] - top_two[:, 0]) <= PDF_TOLERANCE * peak.ravel()
+    assert not (differ & ~tied).any(), f"{int((differ & ~tied).sum())} objects with a different zmode"
