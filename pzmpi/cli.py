@@ -39,6 +39,25 @@ def build_parser() -> argparse.ArgumentParser:
     profile.add_argument("--timeline", metavar="PNG", help="also draw a per-rank timeline into this PNG file")
     profile.add_argument("--json", action="store_true", help="print the per-run summary as JSON")
 
+    release = commands.add_parser("release", help="the per-release registry of Stage I (docs/stage1.md)")
+    release_commands = release.add_subparsers(dest="release_command", required=True)
+    init = release_commands.add_parser("init", help="record a release's catalog files (size, rows, sha256) and "
+                                                    "reference schema; under mpiexec the checksums are sharded")
+    init.add_argument("name")
+    init.add_argument("--catalog", required=True, help="folder of the catalog's parquet files")
+    show = release_commands.add_parser("show", help="print a release's record")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true", help="print the whole record as JSON")
+    add_file = release_commands.add_parser("add-file", help="register an ancillary file (templates, dust map, "
+                                                            "training set...) with its checksum")
+    add_file.add_argument("name")
+    add_file.add_argument("file")
+    add_file.add_argument("--kind", required=True, help="sed_templates, dust_map, training_set, "
+                                                        "spectroscopic_catalog, filters or other")
+    add_file.add_argument("--description", required=True)
+    for sub in (init, show, add_file):
+        sub.add_argument("--releases", help="folder of releases (default: $PZMPI_RELEASES, else ./releases)")
+
     sample = commands.add_parser("sample", help="write the demo catalog (RAIL's DC2 sample as nJy parquet)")
     sample.add_argument("out_dir")
     sample.add_argument("--files", type=int, default=4, help="number of catalog files (default 4)")
@@ -53,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         return _profile(args)
     if args.command == "sample":
         return _sample(args)
+    if args.command == "release":
+        return _release(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
     overrides = list(args.overrides)
     if getattr(args, "output", None):  # relative to the working directory, as any command-line path
         overrides.append(f"output.folder={json.dumps(os.path.abspath(args.output))}")
@@ -125,6 +146,33 @@ def _sample(args: argparse.Namespace) -> int:
     written = make_sample(Path(args.out_dir), args.files, args.replicas, args.row_group_rows)
     print(f"pzmpi: {len(written['catalog'])} catalog files in {Path(args.out_dir) / 'catalog'}, "
           f"training table {written['training'][0]}")
+    return 0
+
+
+def _release(args: argparse.Namespace, command: str) -> int:
+    from pzmpi import mpi
+    from pzmpi.release import Release, format_release, init_release, releases_root
+
+    root = releases_root(args.releases)
+    if args.release_command == "init":
+        comm = mpi.world()
+        try:
+            with mpi.exception_guard(comm):
+                release = init_release(comm, root, args.name, Path(args.catalog), command)
+        except mpi.AgreedError as error:
+            return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
+        if release is not None:
+            print(format_release(release.record))
+        return 0
+    try:
+        release = Release.open(root, args.name)
+        if args.release_command == "add-file":
+            entry = release.add_file(Path(args.file), args.kind, args.description, command)
+            print(f"pzmpi: {entry['path']} registered in release {release.name} (sha256 {entry['sha256']})")
+            return 0
+    except ConfigError as error:
+        return _config_error(error)
+    print(json.dumps(release.record, indent=1) if args.json else format_release(release.record))
     return 0
 
 
