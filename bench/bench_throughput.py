@@ -3,7 +3,8 @@
 Prints objects/s of both and their ratio, and pzmpi's parallel efficiency from
 -n 1 to -n 2.  Usage (from the repository, after bin/setup-env):
 
-    python bench/bench_throughput.py [--replicas 10] [--estimators flexzboost bpz] [--work bench/results/throughput]
+    python bench/bench_throughput.py [--replicas 10] [--estimators flexzboost bpz] [--implementation native]
+                                     [--work bench/results/throughput]
 """
 
 from __future__ import annotations
@@ -32,13 +33,15 @@ def main() -> None:
     parser.add_argument("--replicas", type=int, default=10, help="copies of the 20,449-row DC2 sample")
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--estimators", nargs="+", default=["flexzboost", "bpz"])
+    parser.add_argument("--implementation", choices=("native", "rail"), default="native",
+                        help="pzmpi's estimator.implementation (native where it has one)")
     parser.add_argument("--work", type=Path, default=Path("bench/results/throughput"))
     args = parser.parse_args()
     work = args.work.resolve()
     work = work.with_name(f"{work.name}-x{args.replicas}-f{args.files}")  # a sample of its own per size
     models = prepare(work, args.replicas, args.files, args.estimators)
     rows = 20449 * args.replicas
-    print(f"{rows:,} objects in {args.files} files ({work}).")
+    print(f"{rows:,} objects in {args.files} files ({work}); pzmpi implementation: {args.implementation}.")
     print("RAIL: seconds of estimate() (model load, read, estimate, write). pzmpi busy: the same scope, from its "
           "profile (setup, compile, read, clean, estimate, write). pzmpi wall: the whole mpiexec command, "
           "Python start-up and imports included.")
@@ -47,9 +50,10 @@ def main() -> None:
     print(header)
     for name in args.estimators:
         rail = rail_reference(name, models[name], work)
-        one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1"), 1)
+        one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1",
+                                                         args.implementation), 1)
         assert profile_one["total_rows"] == rows, f"{work} holds {profile_one['total_rows']:,} rows, not {rows:,}"
-        two, _ = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2"), 2)
+        two, _ = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2", args.implementation), 2)
         rail_rate, one_rate, two_rate = rows / rail["seconds"], rows / one, rows / two
         busy_rate = profile_one["per_rank"][0]["objects_per_second"]
         print(f"{name:<11}{rail_rate:>11,.0f}{rail['peak_rss_bytes'] / 2**30:>9.2f}G{busy_rate:>11,.0f}"

@@ -81,11 +81,12 @@ def prepare(work: Path, replicas: int, files: int, estimators: list[str]) -> dic
     return models
 
 
-def write_config(path: Path, name: str, work: Path, folder: str, **run: int) -> Path:
+def write_config(path: Path, name: str, work: Path, folder: str, implementation: str = "native", **run: int) -> Path:
     sections = {
         "input": {"paths": str(work / "catalog"), "flux_column": "{band}_cModelFlux",
                   "flux_error_column": "{band}_cModelFluxErr"},
-        "estimator": {"name": name, "model": str(work / f"{name}.pkl"), **ESTIMATOR_KEYS.get(name, {})},
+        "estimator": {"name": name, "model": str(work / f"{name}.pkl"), "implementation": implementation,
+                      **ESTIMATOR_KEYS.get(name, {})},
         "training": {"input": str(work / "training.parquet"), "params": TRAINING_PARAMS[name]},
         "output": {"folder": folder, "resume": False},
         "run": {"rows_per_chunk": 10000, "progress_interval": 60.0, **run},
