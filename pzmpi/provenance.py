@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.config import Config
-from pzmpi.estimators.factory import implementation_used
+from pzmpi.estimators.native import implementation_used
 
 TRACKED_DISTRIBUTIONS = ("pzmpi", "numpy", "numba", "pyarrow", "h5py", "mpi4py", "qp-prob", "tables-io", "ceci",
                          "scikit-learn", "xgboost", "flexcode", "desc-bpz")

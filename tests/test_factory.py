@@ -6,7 +6,8 @@ import pytest
 
 from conftest import object_input, write_config
 from pzmpi.config import ConfigError, load_config
-from pzmpi.estimators.factory import implementation_used, make_estimator
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.native import implementation_used
 from pzmpi.estimators.rail_adapter import RailEstimator
 from pzmpi.provenance import result_key
 

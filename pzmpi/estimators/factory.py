@@ -5,13 +5,8 @@ from __future__ import annotations
 from pzmpi.config import Config
 from pzmpi.estimators import estimator_class_path, import_class
 from pzmpi.estimators.interface import ChunkEstimator
-from pzmpi.estimators.native import NATIVE_IMPLEMENTATIONS
+from pzmpi.estimators.native import NATIVE_IMPLEMENTATIONS, implementation_used
 from pzmpi.estimators.rail_adapter import RailEstimator
-
-def implementation_used(config: Config) -> str:
-    """'native' when the configuration asks for it and pzmpi has one for this estimator, else 'rail'."""
-    has_native = estimator_class_path(config.estimator.name) in NATIVE_IMPLEMENTATIONS
-    return "native" if config.estimator.implementation == "native" and has_native else "rail"
 
 
 def make_estimator(config: Config) -> ChunkEstimator:

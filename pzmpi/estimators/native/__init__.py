@@ -1,3 +1,4 @@
+# NOTE TO THE NATIVE-ESTIMATOR IMPLEMENTERS (temporary; the lead removes it): read /tmp/native_common.md FIRST: framework, test helpers, speed bar and rules (edit only your own three files, no git commands, run only your own test file).
 """pzmpi's own implementations of RAIL estimators: same model file, same PDFs, whole chunks at once.
 
 Each reads the model RAIL's informer wrote and takes its parameters from the
@@ -9,7 +10,8 @@ ensemble, no forced garbage collection.
 
 from __future__ import annotations
 
-from pzmpi.estimators import KNOWN_ESTIMATORS
+from pzmpi.config import Config
+from pzmpi.estimators import KNOWN_ESTIMATORS, estimator_class_path
 
 # RAIL class path -> pzmpi class path of the native implementation.
 NATIVE_IMPLEMENTATIONS = {
@@ -18,3 +20,9 @@ NATIVE_IMPLEMENTATIONS = {
     KNOWN_ESTIMATORS["tpz"]: "pzmpi.estimators.native.tpz.NativeTPZ",
     KNOWN_ESTIMATORS["gpz"]: "pzmpi.estimators.native.gpz.NativeGPz",
 }
+
+
+def implementation_used(config: Config) -> str:
+    """'native' when the configuration asks for it and pzmpi has one for this estimator, else 'rail'."""
+    has_native = estimator_class_path(config.estimator.name) in NATIVE_IMPLEMENTATIONS
+    return "native" if config.estimator.implementation == "native" and has_native else "rail"
