@@ -58,6 +58,34 @@ def build_parser() -> argparse.ArgumentParser:
     for sub in (init, show, add_file):
         sub.add_argument("--releases", help="folder of releases (default: $PZMPI_RELEASES, else ./releases)")
 
+    verify = commands.add_parser("verify", help="check a release's catalog: readable, checksums, row counts, "
+                                                "schema, unique ids, photometry; JSON and HTML reports "
+                                                "(launch with mpiexec/srun; docs/verify.md)")
+    verify.add_argument("name", help="release name (see 'pzmpi release init')")
+    verify.add_argument("--releases", help="folder of releases (default: $PZMPI_RELEASES, else ./releases)")
+    verify.add_argument("--manifest", help="checksums in sha256sum format, names relative to the catalog folder "
+                                           "(default: the checksums in the release record)")
+    verify.add_argument("--required", nargs="+", metavar="COL",
+                        help="required columns, '{band}' expanding to u g r i z y (default: objectId coord_ra "
+                             "coord_dec {band}_cModelFlux {band}_cModelFluxErr)")
+
+    skinny = commands.add_parser("skinny", help="reduce a release's Object catalog to skinny parquet tables: ids, "
+                                                "positions, AB magnitudes and errors (launch with mpiexec/srun; "
+                                                "docs/skinny.md)")
+    skinny.add_argument("name", help="release name (see 'pzmpi release init')")
+    skinny.add_argument("config", help="skinny configuration (TOML), see docs/skinny.md")
+    skinny.add_argument("--releases", help="folder of releases (default: $PZMPI_RELEASES, else ./releases)")
+    skinny.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                        help="override a configuration key (repeatable), e.g. --set output.decimals=4")
+
+    synthetic = commands.add_parser("synthetic", help="write a synthetic Object catalog in the DP0.2 or DP1 "
+                                                      "schema (for trying Stage I; docs/stage1.md)")
+    synthetic.add_argument("out_dir")
+    synthetic.add_argument("--style", choices=("dp02", "dp1"), default="dp1")
+    synthetic.add_argument("--files", type=int, default=4, help="number of files, one tract each (default 4)")
+    synthetic.add_argument("--rows", type=int, default=100000, help="rows per file (default 100,000)")
+    synthetic.add_argument("--seed", type=int, default=0)
+
     sample = commands.add_parser("sample", help="write the demo catalog (RAIL's DC2 sample as nJy parquet)")
     sample.add_argument("out_dir")
     sample.add_argument("--files", type=int, default=4, help="number of catalog files (default 4)")
@@ -72,8 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         return _profile(args)
     if args.command == "sample":
         return _sample(args)
+    if args.command == "synthetic":
+        return _synthetic(args)
     if args.command == "release":
         return _release(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
+    if args.command == "verify":
+        return _verify(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
+    if args.command == "skinny":
+        return _skinny(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
     overrides = list(args.overrides)
     if getattr(args, "output", None):  # relative to the working directory, as any command-line path
         overrides.append(f"output.folder={json.dumps(os.path.abspath(args.output))}")
@@ -173,6 +207,69 @@ def _release(args: argparse.Namespace, command: str) -> int:
     except ConfigError as error:
         return _config_error(error)
     print(json.dumps(release.record, indent=1) if args.json else format_release(release.record))
+    return 0
+
+
+def _verify(args: argparse.Namespace, command: str) -> int:
+    """Every rank opens the release and checks the options, so all fail alike; rank 0 alone prints."""
+    pin_threads(1)
+    from pzmpi import mpi, verify
+    from pzmpi.release import Release, releases_root
+
+    comm = mpi.world()
+    release, options, problem = None, None, None
+    try:
+        release = Release.open(releases_root(args.releases), args.name)
+        options = verify.resolve_options(args.manifest, args.required)
+    except ConfigError as error:
+        problem = str(error)
+    try:
+        mpi.agree(comm, problem)
+        assert release is not None and options is not None
+        with mpi.exception_guard(comm):
+            return verify.run(comm, release, options, command)
+    except mpi.AgreedError as error:
+        return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
+    return 1  # pragma: no cover - exception_guard aborts
+
+
+def _skinny(args: argparse.Namespace, command: str) -> int:
+    """Every rank reads the configuration and opens the release, so all fail alike; rank 0 alone prints."""
+    from pzmpi.skinny_config import load_skinny_config
+
+    config, problem = None, None
+    try:
+        config = load_skinny_config(args.config, args.overrides)
+    except ConfigError as error:
+        problem = str(error)
+    pin_threads(config.threads_per_rank if config is not None else 1)
+    from pzmpi import mpi
+    from pzmpi.release import Release, releases_root
+
+    comm = mpi.world()
+    release = None
+    try:
+        if problem is None:
+            release = Release.open(releases_root(args.releases), args.name)
+    except ConfigError as error:
+        problem = str(error)
+    try:
+        mpi.agree(comm, problem)
+        assert config is not None and release is not None
+        with mpi.exception_guard(comm):
+            from pzmpi import skinny
+
+            return skinny.run(config, release, comm, command)
+    except mpi.AgreedError as error:
+        return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
+    return 1  # pragma: no cover - exception_guard aborts
+
+
+def _synthetic(args: argparse.Namespace) -> int:
+    from pzmpi.synthetic import write_catalog
+
+    paths = write_catalog(Path(args.out_dir), args.style, args.files, args.rows, args.seed)
+    print(f"pzmpi: {len(paths)} {args.style}-style files of {args.rows:,} rows in {args.out_dir}")
     return 0
 
 

@@ -200,6 +200,12 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     ``output.folder=x`` a string).
     """
     path = Path(path)
+    raw = read_toml(path, overrides)
+    return build_config(raw, base_dir=path.resolve().parent, source=str(path))
+
+
+def read_toml(path: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Parse a TOML configuration file and apply ``section.key=value`` overrides to it."""
     if not path.is_file():
         raise ConfigError(f"configuration file not found: {path}")
     try:
@@ -208,16 +214,39 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     for override in overrides or []:
         _apply_override(raw, override, path)
-    return build_config(raw, base_dir=path.resolve().parent, source=str(path))
+    return raw
 
 
 def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
     """Validate a parsed TOML document against ``SCHEMA`` and build the typed configuration."""
+    values = validate_sections(raw, SCHEMA, source)
+    if values["cleaning"]["nondetect_val"] is None:
+        values["cleaning"]["nondetect_val"] = default_nondetect_val(values["estimator"]["name"])
+    config = Config(
+        input=InputConfig(**{**values["input"], "paths": _as_list(values["input"]["paths"])}),
+        cleaning=CleaningConfig(**values["cleaning"]),
+        estimator=EstimatorConfig(**values["estimator"]),
+        training=TrainingConfig(**values["training"]),
+        output=OutputConfig(**values["output"]),
+        run=RunSettings(**values["run"]),
+        source=source,
+        text=dump_toml(raw),
+    )
+    _check_semantics(config, source)
+    return _resolve_paths(config, base_dir)
+
+
+def validate_sections(raw: dict[str, Any], schema: dict[str, dict[str, Key]], source: str) -> dict[str, dict[str, Any]]:
+    """Check a parsed TOML document against ``schema``; return every key's value, defaults filled in.
+
+    Unknown sections and keys, wrong types and missing required keys raise a
+    ``ConfigError`` naming the key (``section.key``) and ``source``.
+    """
     for section in raw:
-        if section not in SCHEMA:
-            raise ConfigError(f"{source}: unknown section [{section}] (known: {', '.join(SCHEMA)})")
+        if section not in schema:
+            raise ConfigError(f"{source}: unknown section [{section}] (known: {', '.join(schema)})")
     values: dict[str, dict[str, Any]] = {}
-    for section, keys in SCHEMA.items():
+    for section, keys in schema.items():
         given = raw.get(section, {})
         if not isinstance(given, dict):
             raise ConfigError(f"{source}: '{section}' must be a table [{section}]")
@@ -238,21 +267,7 @@ def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
             if not isinstance(value, spec.types):
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got {type(value).__name__} {value!r}")
             values[section][key] = float(value) if spec.types == _NUMBER else value
-
-    if values["cleaning"]["nondetect_val"] is None:
-        values["cleaning"]["nondetect_val"] = default_nondetect_val(values["estimator"]["name"])
-    config = Config(
-        input=InputConfig(**{**values["input"], "paths": _as_list(values["input"]["paths"])}),
-        cleaning=CleaningConfig(**values["cleaning"]),
-        estimator=EstimatorConfig(**values["estimator"]),
-        training=TrainingConfig(**values["training"]),
-        output=OutputConfig(**values["output"]),
-        run=RunSettings(**values["run"]),
-        source=source,
-        text=dump_toml(raw),
-    )
-    _check_semantics(config, source)
-    return _resolve_paths(config, base_dir)
+    return values
 
 
 def _check_semantics(config: Config, source: str) -> None:
@@ -312,7 +327,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
     """Make file paths absolute, relative to the configuration file's folder."""
 
     def resolve(value: str) -> str:
-        return os.path.normpath(base_dir / value) if value and not os.path.isabs(value) else value
+        return resolve_path(base_dir, value)
 
     return replace(
         config,
@@ -322,6 +337,11 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         training=replace(config.training, input=resolve(config.training.input)),
         output=replace(config.output, folder=resolve(config.output.folder)),
     )
+
+
+def resolve_path(base_dir: Path, value: str) -> str:
+    """An absolute path for ``value``, read relative to ``base_dir`` (the configuration's folder); '' stays ''."""
+    return os.path.normpath(base_dir / value) if value and not os.path.isabs(value) else value
 
 
 def require_file(path: str, key: str, source: str) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import numpy as np
 from mpi4py import MPI
 
 from pzmpi.errors import ConfigError, InputFileError
@@ -94,6 +95,52 @@ def broadcast(comm: Comm, value: T) -> T:
 
 def gather_to_root(comm: Comm, value: T) -> list[T] | None:
     return comm.gather(value, root=ROOT)
+
+
+MAX_MPI_COUNT = 2**31 - 1  # MPI counts and displacements are C ints
+
+
+def alltoallv_arrays(comm: Comm, arrays: list[np.ndarray], counts: list[int] | np.ndarray) -> list[np.ndarray]:
+    """Collective: personalised all-to-all of numpy arrays that share one layout.
+
+    Each array holds this rank's outgoing elements grouped by destination in rank
+    order, ``counts[r]`` of them for rank ``r``.  Returns, for each array, what every
+    rank sent here, grouped by source in rank order.  Counts travel first (one
+    ``Alltoall``), then one ``Alltoallv`` per array, so no rank gathers more than its share.
+    """
+    size = comm.Get_size()
+    send_counts = np.asarray(counts, dtype=np.int64)
+    if send_counts.shape != (size,):
+        raise ValueError(f"alltoallv_arrays: {send_counts.size} counts for {size} ranks")
+    for array in arrays:
+        if len(array) != int(send_counts.sum()):
+            raise ValueError(f"alltoallv_arrays: an array of {len(array)} elements for counts summing to "
+                             f"{int(send_counts.sum())}")
+    recv_counts = np.empty(size, dtype=np.int64)
+    comm.Alltoall(send_counts, recv_counts)
+    if max(int(send_counts.sum()), int(recv_counts.sum())) > MAX_MPI_COUNT:
+        raise ValueError(f"alltoallv_arrays: more than {MAX_MPI_COUNT} elements to or from one rank; use more ranks")
+    send_displacements = np.concatenate(([0], np.cumsum(send_counts)[:-1])).astype(np.int64)
+    recv_displacements = np.concatenate(([0], np.cumsum(recv_counts)[:-1])).astype(np.int64)
+    received = []
+    for array in arrays:
+        outgoing = np.ascontiguousarray(array)
+        incoming = np.empty(int(recv_counts.sum()), dtype=outgoing.dtype)
+        comm.Alltoallv([outgoing, (send_counts.tolist(), send_displacements.tolist())],
+                       [incoming, (recv_counts.tolist(), recv_displacements.tolist())])
+        received.append(incoming)
+    return received
+
+
+def reduce_sum_to_root(comm: Comm, array: np.ndarray) -> np.ndarray | None:
+    """Collective: the element-wise sum of every rank's ``array`` (same shape and dtype everywhere), on the root.
+
+    Meant for integer counts (histograms), whose sum does not depend on the order of addition.
+    """
+    outgoing = np.ascontiguousarray(array)
+    total = np.empty_like(outgoing) if comm.Get_rank() == ROOT else None
+    comm.Reduce(outgoing, total, op=MPI.SUM, root=ROOT)
+    return total
 
 
 class ProgressChannel:

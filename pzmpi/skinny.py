@@ -1,0 +1,461 @@
+"""``pzmpi skinny``: a release's Object catalog reduced to the columns photo-z codes read.
+
+Each output file holds ``objectId`` (int64), ``coord_ra``, ``coord_dec`` (float64,
+degrees), then ``mag_{band}`` and ``magerr_{band}`` (float32, AB) for every band
+(docs/skinny.md).  The data flow:
+
+* plan (rank 0, from the release record's row counts and sizes, no file opened):
+  each input file is cut into row ranges of at most ``output.max_rows_per_file``
+  rows; each range is one output file, named after the input and the range, so
+  the outputs do not depend on the number of ranks; ranges go to ranks largest
+  first. A file that changed since ``pzmpi release init`` fails with a clear error;
+* convert (each rank, chunk by chunk, reading only the needed columns): the
+  primary cut, E(B-V) from a column or a HEALPix map, then ``cleaning``'s numba
+  kernel ``flux_to_magnitude`` (the engine's non-detection policy), optional rounding;
+* write: one parquet file per range, under a temporary name renamed when complete,
+  whose metadata records the result key and the input's identity, so that a
+  re-run skips it; a bad input costs only its own files (exit status 3);
+* finish (rank 0): ``manifest.json`` and ``sha256sums.txt`` of the outputs, and the
+  release record's ``skinny_tables`` entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pzmpi import mpi
+from pzmpi.cleaning import flux_to_magnitude
+from pzmpi.dustmap import HealpixMap, load_map
+from pzmpi.errors import ConfigError, InputFileError
+from pzmpi.plan import assign_pieces
+from pzmpi.progress import ProgressReporter
+from pzmpi.provenance import sha256_of_file
+from pzmpi.reader import check_columns
+from pzmpi.release import Release
+from pzmpi.skinny_config import SkinnyConfig
+from pzmpi.writer import write_text_atomically
+
+EXIT_OK = 0
+EXIT_SOME_INPUTS_FAILED = 3  # as 'pzmpi run'
+METADATA_KEY = b"pzmpi.skinny"
+MANIFEST = "manifest.json"
+SHA256SUMS = "sha256sums.txt"
+CONFIG_COPY = "config.toml"
+TEMP_SUFFIX = ".inprogress"
+
+
+def mag_column(band: str) -> str:
+    return f"mag_{band}"
+
+
+def magerr_column(band: str) -> str:
+    return f"magerr_{band}"
+
+
+def output_schema(bands: list[str]) -> pa.Schema:
+    """Identity and position, then all magnitudes, then all errors (pz-compute's column order)."""
+    fields = [pa.field("objectId", pa.int64(), nullable=False), pa.field("coord_ra", pa.float64()),
+              pa.field("coord_dec", pa.float64())]
+    fields += [pa.field(mag_column(b), pa.float32()) for b in bands]
+    fields += [pa.field(magerr_column(b), pa.float32()) for b in bands]
+    return pa.schema(fields)
+
+
+@dataclass(frozen=True)
+class SkinnyPiece:
+    """Input rows ``[row_start, row_stop)`` of one catalog file, written to one output file."""
+
+    input_name: str
+    path: str
+    input_size: int
+    input_rows: int
+    row_start: int
+    row_stop: int
+    output_name: str
+
+    @property
+    def num_rows(self) -> int:
+        return self.row_stop - self.row_start
+
+    def identity(self, result_key: str) -> dict[str, Any]:
+        """What a finished output must record to be skipped by a re-run."""
+        return {"result_key": result_key, "input_name": self.input_name, "input_size": self.input_size,
+                "row_start": self.row_start, "row_stop": self.row_stop}
+
+
+@dataclass(frozen=True)
+class InputFooter:
+    name: str
+    path: str
+    size: int
+    rows: int
+
+
+def split_inputs(inputs: list[InputFooter], max_rows: int) -> list[SkinnyPiece]:
+    """Cut each input into ranges of ``max_rows`` rows; a file that fits is one piece named after it.
+
+    ``name`` is the input's path inside the catalog: its folders become ``__`` in the output name.
+    Empty inputs give no piece. Two inputs that would write the same output name are a ConfigError.
+    """
+    pieces: list[SkinnyPiece] = []
+    owners: dict[str, str] = {}
+    for item in sorted(inputs, key=lambda i: i.name):
+        stem = item.name.removesuffix(".parquet").replace("/", "__").replace(os.sep, "__")
+        starts = list(range(0, item.rows, max_rows))
+        for start in starts:
+            stop = min(start + max_rows, item.rows)
+            name = f"{stem}.parquet" if len(starts) == 1 else f"{stem}.rows{start}-{stop}.parquet"
+            other = owners.setdefault(name, item.name)
+            if other != item.name:
+                raise ConfigError(f"catalog files {other} and {item.name} would both write {name}; rename one")
+            pieces.append(SkinnyPiece(item.name, item.path, item.size, item.rows, start, stop, name))
+    return pieces
+
+
+def release_inputs(release: Release) -> tuple[list[InputFooter], dict[str, str]]:
+    """The catalog files with the size and row count recorded at ``pzmpi release init``.
+
+    A file whose footer was unreadable then comes back as name -> error, to be reported.
+    """
+    footers, unreadable = [], {}
+    for entry, path in zip(release.files, release.catalog_paths()):
+        if entry.get("rows") is None:
+            unreadable[entry["name"]] = (f"{path}: unreadable when the release was registered "
+                                         f"({entry.get('error', 'no row count')})")
+            continue
+        footers.append(InputFooter(entry["name"], str(path), int(entry["size"]), int(entry["rows"])))
+    return footers, unreadable
+
+
+def check_schema(path: str, schema: pa.Schema, config: SkinnyConfig) -> None:
+    """Every needed column present and of a usable type; the error names the file and the columns."""
+    check_columns(path, schema.names, config.input_columns())
+    problems = []
+    id_column, primary = config.columns["id_column"], config.columns["primary_column"]
+    for name in config.input_columns():
+        kind = schema.field(name).type
+        if name == id_column:
+            ok = pa.types.is_integer(kind)
+            expected = "an integer"
+        elif name == primary:
+            ok = pa.types.is_boolean(kind)
+            expected = "a boolean"
+        else:
+            ok = pa.types.is_floating(kind) or pa.types.is_integer(kind)
+            expected = "a number"
+        if not ok:
+            problems.append(f"column {name} has type {kind}, expected {expected}")
+    if problems:
+        raise InputFileError(f"{path}: {'; '.join(problems)}")
+
+
+def iter_row_range(parquet: pq.ParquetFile, path: str, columns: list[str], row_start: int, row_stop: int,
+                   rows_per_chunk: int) -> Iterator[pa.RecordBatch]:
+    """Stream rows ``[row_start, row_stop)`` of an open file, ``rows_per_chunk`` at a time, only ``columns``."""
+    metadata = parquet.metadata
+    offsets = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
+    first = int(np.searchsorted(offsets, row_start, side="right")) - 1
+    last = int(np.searchsorted(offsets, row_stop, side="left"))
+    skip, remaining = row_start - int(offsets[first]), row_stop - row_start
+    batches = parquet.iter_batches(batch_size=rows_per_chunk, row_groups=range(first, last), columns=columns,
+                                   use_threads=False)
+    while remaining > 0:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            raise InputFileError(f"{path}: {remaining} fewer rows than its footer announces") from None
+        except (OSError, pa.ArrowException) as error:
+            raise InputFileError(f"{path}: cannot decode rows {row_start}-{row_stop} "
+                                 f"(row groups {first}-{last - 1}): {error}") from None
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch = batch.slice(skip, remaining)
+        skip = 0
+        remaining -= batch.num_rows
+        yield batch
+
+
+@dataclass
+class Converted:
+    """A chunk's skinny columns and its data-quality counts."""
+
+    columns: dict[str, np.ndarray]
+    rows_read: int
+    nondetections: dict[str, int]
+    bad_ebv: int
+
+
+def convert_batch(batch: pa.RecordBatch, path: str, config: SkinnyConfig, dust: HealpixMap | None) -> Converted:
+    """Primary cut, E(B-V), magnitudes and errors of one chunk, by the policy of docs/skinny.md."""
+    rows_read = batch.num_rows
+    primary = config.columns["primary_column"]
+    if primary:
+        batch = batch.filter(batch.column(primary))  # a null flag counts as false
+    ids = batch.column(config.columns["id_column"])
+    if ids.null_count:
+        raise InputFileError(f"{path}: column {config.columns['id_column']} has {ids.null_count} null value(s)")
+    ra = _floats(batch, config.columns["ra_column"])
+    dec = _floats(batch, config.columns["dec_column"])
+    ebv = np.empty(0)
+    bad_ebv = 0
+    if config.ebv_method != "none":
+        ebv = _floats(batch, config.ebv_column) if config.ebv_method == "column" else dust.lookup(ra, dec)
+        usable = np.isfinite(ebv)
+        bad_ebv = int(usable.size - np.count_nonzero(usable))
+        if bad_ebv:  # left uncorrected, and counted
+            ebv = np.where(usable, ebv, 0.0)
+    n = batch.num_rows
+    columns: dict[str, np.ndarray] = {"objectId": ids.to_numpy().astype(np.int64, copy=False),
+                                      "coord_ra": ra, "coord_dec": dec}
+    nondetections: dict[str, int] = {}
+    work_dtype = np.float64 if config.decimals >= 0 else np.float32
+    for band, flux_name, error_name in zip(config.bands, config.flux_columns(), config.flux_error_columns()):
+        mag = np.empty(n, dtype=work_dtype)
+        mag_err = np.empty(n, dtype=work_dtype)
+        flux, flux_err = _numbers(batch, flux_name), _numbers(batch, error_name)
+        a_band = config.extinction[band] if config.ebv_method != "none" else 0.0
+        nondetections[band] = int(flux_to_magnitude(flux, flux_err, ebv, a_band, config.nondetect_val,
+                                                    config.mag_limits[band], mag, mag_err))
+        if config.decimals >= 0:
+            mag = np.round(mag, config.decimals).astype(np.float32)
+            mag_err = np.round(mag_err, config.decimals).astype(np.float32)
+        columns[mag_column(band)] = mag
+        columns[magerr_column(band)] = mag_err
+    return Converted(columns, rows_read, nondetections, bad_ebv)
+
+
+def _floats(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    """A numeric column as float64, nulls as NaN."""
+    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _numbers(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    """A flux column as the kernel reads it: float32 or float64 kept as stored, integers as float64."""
+    values = batch.column(name).to_numpy(zero_copy_only=False)
+    return values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
+
+
+@dataclass
+class PieceOutcome:
+    """What became of one piece: a file (written or kept), or a failure."""
+
+    output_name: str
+    input_name: str
+    rows: int = 0
+    sha256: str = ""
+    skipped: bool = False
+    error: str = ""
+    nondetections: dict[str, int] = field(default_factory=dict)
+    bad_ebv: int = 0
+
+
+def finished_metadata(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """The skinny metadata of ``path`` when it is a finished output matching ``identity``, else None."""
+    if not path.is_file():
+        return None
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+        recorded = json.loads(metadata[METADATA_KEY])
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+    return recorded if all(recorded.get(k) == v for k, v in identity.items()) else None
+
+
+def process_piece(piece: SkinnyPiece, config: SkinnyConfig, dust: HealpixMap | None, result_key: str,
+                  settings: dict[str, Any]) -> PieceOutcome:
+    """Convert and write one piece, or keep its finished output; a bad input is returned as a failure."""
+    folder = Path(config.folder)
+    final = folder / piece.output_name
+    identity = piece.identity(result_key)
+    outcome = PieceOutcome(piece.output_name, piece.input_name)
+    recorded = finished_metadata(final, identity) if config.resume else None
+    if recorded is not None:
+        outcome.rows, outcome.skipped = recorded["rows"], True
+        outcome.nondetections, outcome.bad_ebv = recorded["nondetections"], recorded["bad_ebv"]
+        outcome.sha256 = sha256_of_file(final)
+        return outcome
+    temp = final.with_name(final.name + TEMP_SUFFIX)
+    try:
+        parts = _convert_piece(piece, config, dust, outcome)
+        table = pa.Table.from_batches(parts, schema=output_schema(config.bands)) if parts else \
+            output_schema(config.bands).empty_table()
+        recorded = {**identity, "rows": table.num_rows, "nondetections": outcome.nondetections,
+                    "bad_ebv": outcome.bad_ebv, "settings": settings}
+        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(recorded, sort_keys=True)})
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink, row_group_size=config.row_group_rows, compression=config.compression,
+                       use_dictionary=False)
+        content = sink.getvalue()
+        outcome.sha256 = hashlib.sha256(content).hexdigest()  # of exactly the bytes written
+        with open(temp, "wb") as handle:
+            handle.write(content)
+        os.replace(temp, final)
+    except InputFileError as error:
+        temp.unlink(missing_ok=True)
+        final.unlink(missing_ok=True)  # an older output under this name no longer matches its input
+        message = str(error)
+        outcome.error = message if piece.path in message else f"{piece.path}: {message}"
+        return outcome
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    outcome.rows = table.num_rows
+    return outcome
+
+
+def _convert_piece(piece: SkinnyPiece, config: SkinnyConfig, dust: HealpixMap | None,
+                   outcome: PieceOutcome) -> list[pa.RecordBatch]:
+    try:
+        size = os.path.getsize(piece.path)
+        parquet = pq.ParquetFile(piece.path, pre_buffer=True)  # coalesced reads of the needed column chunks
+    except Exception as error:  # a missing file, or one of pyarrow's several errors for a damaged one
+        raise InputFileError(f"{piece.path}: cannot open: {error}") from None
+    schema = output_schema(config.bands)
+    parts: list[pa.RecordBatch] = []
+    outcome.nondetections = {band: 0 for band in config.bands}
+    with parquet:
+        rows = parquet.metadata.num_rows
+        if (size, rows) != (piece.input_size, piece.input_rows):
+            raise InputFileError(f"{piece.path}: {size} bytes and {rows} rows, where the release record has "
+                                 f"{piece.input_size} bytes and {piece.input_rows} rows: the file changed since "
+                                 "'pzmpi release init'")
+        check_schema(piece.path, parquet.schema_arrow, config)
+        for batch in iter_row_range(parquet, piece.path, config.input_columns(), piece.row_start, piece.row_stop,
+                                    config.rows_per_chunk):
+            converted = convert_batch(batch, piece.path, config, dust)
+            parts.append(pa.record_batch([converted.columns[f.name] for f in schema], schema=schema))
+            outcome.bad_ebv += converted.bad_ebv
+            for band, count in converted.nondetections.items():
+                outcome.nondetections[band] += count
+    return parts
+
+
+@dataclass(frozen=True)
+class SkinnyPlan:
+    pieces: list[SkinnyPiece]
+    assignment: list[list[int]]
+    unreadable: dict[str, str]
+    result_key: str
+    settings: dict[str, Any]
+
+    @property
+    def total_rows(self) -> int:
+        return sum(p.num_rows for p in self.pieces)
+
+
+def run(config: SkinnyConfig, release: Release, comm: mpi.Comm, command: str) -> int:
+    """Collective: make the release's skinny tables; returns the exit status (the same on every rank)."""
+    start = time.perf_counter()
+    rank, size = comm.Get_rank(), comm.Get_size()
+    plan = mpi.broadcast_from_root(comm, lambda: _plan_on_root(config, release, size))
+    dust = None
+    problem = None
+    if config.ebv_method == "map":
+        try:
+            dust = load_map(config.map_path, config.map_ordering, config.map_frame, config.map_column)
+        except ConfigError as error:
+            problem = str(error)
+    mpi.agree(comm, problem)
+
+    reporter = None
+    if rank == mpi.ROOT:
+        reporter = ProgressReporter(plan.total_rows, sys.stderr, sys.stderr.isatty(), 30.0)
+    progress = mpi.ProgressChannel(comm, reporter)
+    outcomes = []
+    for index in plan.assignment[rank]:
+        piece = plan.pieces[index]
+        outcomes.append(process_piece(piece, config, dust, plan.result_key, plan.settings))
+        progress.add(piece.num_rows)
+    progress.close()
+    gathered_outcomes = mpi.gather_to_root(comm, outcomes)
+    status = EXIT_OK
+    if rank == mpi.ROOT:
+        everything = sorted((o for part in gathered_outcomes for o in part), key=lambda o: o.output_name)
+        status = _finish_on_root(config, release, plan, everything, time.perf_counter() - start, size, command)
+    return mpi.broadcast(comm, status)
+
+
+def _plan_on_root(config: SkinnyConfig, release: Release, size: int) -> SkinnyPlan:
+    """Pieces and their ranks; the output folder made, cleared of temporary files and of stale outputs."""
+    footers, unreadable = release_inputs(release)
+    pieces = split_inputs(footers, config.max_rows_per_file)
+    settings = result_settings(config)
+    result_key = settings["result_key"]
+    folder = Path(config.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for leftover in folder.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
+        leftover.unlink()
+    planned = {p.output_name for p in pieces}
+    for old in folder.glob("*.parquet"):
+        if old.name not in planned and _is_skinny_output(old):
+            old.unlink()  # made by an earlier configuration or from a file no longer in the release
+    write_text_atomically(folder / CONFIG_COPY, config.text)
+    assignment = assign_pieces([p.num_rows for p in pieces], size)
+    return SkinnyPlan(pieces, assignment, unreadable, result_key, settings["settings"])
+
+
+def result_settings(config: SkinnyConfig) -> dict[str, Any]:
+    """The result key (with the dust map's checksum) and the settings recorded in every output file."""
+    map_sha256 = ""
+    if config.ebv_method == "map":
+        if not Path(config.map_path).is_file():
+            raise ConfigError(f"{config.source}: 'dereddening.map' points to a missing file: {config.map_path}")
+        map_sha256 = sha256_of_file(config.map_path)
+    key = config.result_key(map_sha256)
+    settings = {"bands": config.bands, "columns": config.columns, "dereddening": config.ebv_method,
+                "ebv_column": config.ebv_column, "map_sha256": map_sha256, "map_name": Path(config.map_path).name
+                if config.map_path else "", "extinction": config.extinction, "nondetect_val": config.nondetect_val,
+                "mag_limits": config.mag_limits, "decimals": config.decimals}
+    return {"result_key": key, "settings": settings}
+
+
+def _is_skinny_output(path: Path) -> bool:
+    try:
+        return METADATA_KEY in (pq.read_schema(path).metadata or {})
+    except (OSError, pa.ArrowException):
+        return False
+
+
+def _finish_on_root(config: SkinnyConfig, release: Release, plan: SkinnyPlan, outcomes: list[PieceOutcome],
+                    wall: float, size: int, command: str) -> int:
+    """Manifest, release record and report; the exit status."""
+    folder = Path(config.folder)
+    written = [o for o in outcomes if not o.error]
+    failures = [{"input": o.input_name, "output": o.output_name, "error": o.error} for o in outcomes if o.error]
+    failures += [{"input": name, "output": "", "error": error} for name, error in sorted(plan.unreadable.items())]
+    files = [{"name": o.output_name, "rows": o.rows, "sha256": o.sha256} for o in written]
+    rows = sum(o.rows for o in written)
+    nondetections = {band: sum(o.nondetections.get(band, 0) for o in written) for band in config.bands}
+    manifest = {"result_key": plan.result_key, "settings": plan.settings, "files": files, "rows": rows,
+                "failures": failures}
+    write_text_atomically(folder / MANIFEST, json.dumps(manifest, indent=1))
+    write_text_atomically(folder / SHA256SUMS, "".join(f"{f['sha256']}  {f['name']}\n" for f in files))
+    input_rows = sum(p.num_rows for p in plan.pieces)
+    summary = {"output_folder": str(folder), "files": len(files), "skipped": sum(o.skipped for o in written),
+               "rows": rows, "input_rows": input_rows, "failures": len(failures), "ranks": size,
+               "seconds": round(wall, 3)}
+    entry = {"output_folder": str(folder), "config": config.text, "result_key": plan.result_key, "files": files,
+             "rows": rows, "nondetections": nondetections, "bad_ebv": sum(o.bad_ebv for o in written),
+             "failures": failures}
+    release.log(command, summary, section="skinny_tables", entry=entry)
+    print(f"pzmpi: skinny: {len(files)} files ({summary['skipped']} already done), {rows:,} rows of "
+          f"{input_rows:,} input rows in {folder}, {wall:.1f} s on {size} rank(s)")
+    if failures:
+        print(f"pzmpi: skinny: {len(failures)} piece(s) failed; their outputs are missing, everything else is "
+              "written. Fix the inputs and run again: finished files are skipped.", file=sys.stderr)
+        for error in dict.fromkeys(f["error"] for f in failures):
+            print(f"pzmpi: skinny:   {error}", file=sys.stderr)
+    return EXIT_SOME_INPUTS_FAILED if failures else EXIT_OK

@@ -1,0 +1,510 @@
+"""pzmpi skinny: magnitudes equal the plain formulas, invalid photometry follows the policy, and the
+MPI command writes the same bytes on any number of ranks, reports bad inputs, resumes and feeds pzmpi run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from conftest import run_pzmpi, write_config
+
+from pzmpi.cleaning import clean_chunk
+from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, ConfigError, InputConfig
+from pzmpi.dustmap import ICRS_TO_GALACTIC, UNSEEN, load_map, nside_of, read_fits_column, sky_to_pixels
+from pzmpi.errors import InputFileError
+from pzmpi.release import Release, catalog_files, describe_file
+from pzmpi.skinny import (InputFooter, check_schema, convert_batch, iter_row_range, mag_column, magerr_column,
+                          split_inputs)
+from pzmpi.skinny_config import build_skinny_config
+from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
+
+ZP = 2.5 * np.log10(3631e9)  # REFERENCE.md section 2: m = -2.5 log10(f / nJy) + 2.5 log10(3631e9)
+BANDS = ["u", "g", "r", "i", "z", "y"]
+
+
+def make_config(tmp_path: Path, preset: str = "dp02", **sections: dict):
+    raw = {"input": {"preset": preset}, "output": {"folder": "out"}}
+    for section, keys in sections.items():
+        raw.setdefault(section, {}).update(keys)
+    return build_skinny_config(raw, base_dir=tmp_path, source=str(tmp_path / "skinny.toml"))
+
+
+def as_batch(table: pa.Table, columns: list[str]) -> pa.RecordBatch:
+    return table.select(columns).combine_chunks().to_batches()[0]
+
+
+def expected_magnitudes(table: pa.Table, band: str, ebv: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """REFERENCE.md's formulas in plain float64 numpy (meaningful for valid fluxes only)."""
+    flux = table[f"{band}_cModelFlux"].to_numpy().astype(np.float64)
+    error = table[f"{band}_cModelFluxErr"].to_numpy().astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = -2.5 * np.log10(flux) + ZP - LSST_EXTINCTION[band] * ebv
+        mag_err = 2.5 / np.log(10.0) * error / flux
+    return mag, mag_err
+
+
+def valid(table: pa.Table, band: str) -> np.ndarray:
+    flux = table[f"{band}_cModelFlux"].to_numpy().astype(np.float64)
+    error = table[f"{band}_cModelFluxErr"].to_numpy().astype(np.float64)
+    return np.isfinite(flux) & (flux > 0) & np.isfinite(error) & (error >= 0)
+
+
+# -- configuration -------------------------------------------------------------------------------------------
+
+def test_presets_name_the_rubin_columns(tmp_path):
+    dp02 = make_config(tmp_path, "dp02")
+    assert dp02.input_columns()[:5] == ["objectId", "coord_ra", "coord_dec", "u_cModelFlux", "u_cModelFluxErr"]
+    assert dp02.columns["primary_column"] == "detect_isPrimary" and "ebv" not in dp02.input_columns()
+    dp1 = make_config(tmp_path, "dp1", dereddening={"method": "column"})
+    assert dp1.columns["primary_column"] == "" and dp1.input_columns()[-1] == "ebv"
+    assert make_config(tmp_path, "dp02", input={"primary_cut": False}).columns["primary_column"] == ""
+    custom = make_config(tmp_path, "", input={"id_column": "id", "ra_column": "ra", "dec_column": "dec",
+                                              "flux_column": "flux_{band}", "flux_error_column": "err_{band}",
+                                              "bands": ["g", "r"]})
+    assert custom.input_columns() == ["id", "ra", "dec", "flux_g", "err_g", "flux_r", "err_r"]
+    assert custom.folder == str(tmp_path / "out")
+
+
+@pytest.mark.parametrize("preset, sections, message", [
+    ("", {}, "'input.id_column' is required without an 'input.preset'"),
+    ("dp3", {}, "'input.preset' must be one of dp02, dp1"),
+    ("dp02", {"dereddening": {"method": "column"}}, "'dereddening.ebv_column' is required"),
+    ("dp1", {"dereddening": {"method": "map"}}, "'dereddening.map' is required"),
+    ("dp1", {"dereddening": {"method": "sfd"}}, "'dereddening.method' must be one of"),
+    ("dp1", {"input": {"flux_column": "flux"}}, "must contain '{band}'"),
+    ("dp1", {"output": {"decimals": 12}}, "'output.decimals'"),
+    ("dp1", {"output": {"nondetect_val": 30.0}}, "could be a real magnitude"),
+    ("dp1", {"output": {"max_rows_per_file": 0}}, "'output.max_rows_per_file' must be at least 1"),
+    ("dp1", {"output": {"mag_limits": {"u": 27.0}}}, "'output.mag_limits' has no number for band(s) g"),
+    ("dp1", {"output": {"rows": 5}}, "unknown key 'output.rows'"),
+])
+def test_configuration_mistakes_name_the_key(tmp_path, preset, sections, message):
+    with pytest.raises(ConfigError) as error:
+        make_config(tmp_path, preset, **sections)
+    assert message in str(error.value) and "skinny.toml" in str(error.value)
+
+
+def test_result_key_ignores_what_cannot_change_the_bytes(tmp_path):
+    base = make_config(tmp_path).result_key("")
+    assert make_config(tmp_path, run={"rows_per_chunk": 7, "threads_per_rank": 2},
+                       output={"folder": "elsewhere", "resume": False}).result_key("") == base
+    assert make_config(tmp_path, output={"decimals": 3}).result_key("") != base
+    assert make_config(tmp_path, output={"compression": "zstd"}).result_key("") != base
+
+
+# -- conversion ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("style", ["dp02", "dp1"])
+def test_magnitudes_equal_the_formulas_to_float32_precision(tmp_path, style):
+    table = object_catalog(3000, style, seed=3)
+    dered = {"method": "column"} if style == "dp1" else {}
+    config = make_config(tmp_path, style, dereddening=dered)
+    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    keep = table["detect_isPrimary"].to_numpy() if style == "dp02" else np.ones(table.num_rows, bool)
+    ebv = table["ebv"].to_numpy().astype(np.float64) if style == "dp1" else 0.0
+    np.testing.assert_array_equal(out["objectId"], table["objectId"].to_numpy()[keep])
+    np.testing.assert_array_equal(out["coord_ra"], table["coord_ra"].to_numpy()[keep])
+    for band in BANDS:
+        mag, mag_err = expected_magnitudes(table, band, ebv)
+        good = valid(table, band)[keep]
+        assert out[mag_column(band)].dtype == np.float32 and out[magerr_column(band)].dtype == np.float32
+        np.testing.assert_array_max_ulp(out[mag_column(band)][good], mag[keep][good].astype(np.float32), maxulp=1)
+        np.testing.assert_array_max_ulp(out[magerr_column(band)][good], mag_err[keep][good].astype(np.float32),
+                                        maxulp=1)
+        assert good.mean() > 0.9
+
+
+@pytest.mark.parametrize("style", ["dp02", "dp1"])
+@pytest.mark.parametrize("nondetect", [99.0, -99.0, math.nan])
+def test_invalid_photometry_is_a_nondetection_never_inf_nan_or_negative_error(tmp_path, style, nondetect):
+    table = with_bad_photometry(object_catalog(200, style, seed=4), "g")
+    flux = table["r_cModelFlux"].to_numpy().copy()
+    flux[10], flux[11] = -np.inf, np.nan
+    table = table.set_column(table.schema.get_field_index("r_cModelFlux"), "r_cModelFlux",
+                             pa.array(flux, mask=np.arange(200) == 11))  # row 11: a null flux
+    config = make_config(tmp_path, style, input={"primary_cut": False}, output={"nondetect_val": nondetect})
+    converted = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None)
+    for band in BANDS:
+        mags, errs = converted.columns[mag_column(band)], converted.columns[magerr_column(band)]
+        detected = valid(table, band)
+        marked = np.isnan(mags) if math.isnan(nondetect) else mags == np.float32(nondetect)
+        np.testing.assert_array_equal(marked, ~detected, err_msg=band)
+        assert converted.nondetections[band] == np.count_nonzero(~detected)
+        assert np.all(np.isfinite(errs)) and np.all(errs >= 0)
+        assert np.all(np.isfinite(mags[detected]))
+    assert not valid(table, "g")[:7].any() and not valid(table, "r")[[10, 11]].any()
+    # a non-detection's error: its 1-sigma limiting magnitude when its flux error is usable, else the band limit
+    err = converted.columns["magerr_g"]
+    flux_err = table["g_cModelFluxErr"].to_numpy().astype(np.float64)
+    np.testing.assert_allclose(err[:4], (-2.5 * np.log10(flux_err[:4]) + ZP).astype(np.float32), rtol=1e-6)
+    assert np.all(err[4:7] == np.float32(LSST_MAG_LIMITS["g"]))
+    assert err[7] == (0.0 if valid(table, "g")[7] else np.float32(LSST_MAG_LIMITS["g"]))  # a zero flux error
+
+
+def test_primary_cut_keeps_primary_rows_in_order_and_a_null_flag_drops_the_row(tmp_path):
+    table = object_catalog(500, "dp02", seed=6)
+    flags = table["detect_isPrimary"].to_numpy()
+    table = table.set_column(table.schema.get_field_index("detect_isPrimary"), "detect_isPrimary",
+                             pa.array(flags, mask=np.arange(500) == 0))
+    config = make_config(tmp_path, "dp02")
+    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None)
+    expected = table["objectId"].to_numpy()[flags & (np.arange(500) != 0)]
+    np.testing.assert_array_equal(out.columns["objectId"], expected)
+    assert out.rows_read == 500 and 400 < len(expected) < 500
+
+
+def test_rounding_to_n_decimals(tmp_path):
+    table = object_catalog(1000, "dp1", seed=7)
+    config = make_config(tmp_path, "dp1", output={"decimals": 3})
+    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    good = valid(table, "i")
+    mag, mag_err = expected_magnitudes(table, "i")
+    np.testing.assert_array_equal(out["mag_i"][good], np.round(mag[good], 3).astype(np.float32))
+    np.testing.assert_array_equal(out["magerr_i"][good], np.round(mag_err[good], 3).astype(np.float32))
+    assert np.all(out["mag_i"][~good] == 99.0)
+
+
+def test_files_are_cut_into_row_ranges_named_after_the_input():
+    inputs = [InputFooter("b/tract2.parquet", "/c/b/tract2.parquet", 10, 2500),
+              InputFooter("tract1.parquet", "/c/tract1.parquet", 20, 900),
+              InputFooter("empty.parquet", "/c/empty.parquet", 5, 0)]
+    pieces = split_inputs(inputs, 1000)
+    assert [p.output_name for p in pieces] == ["b__tract2.rows0-1000.parquet", "b__tract2.rows1000-2000.parquet",
+                                               "b__tract2.rows2000-2500.parquet", "tract1.parquet"]
+    assert max(p.num_rows for p in pieces) <= 1000 and sum(p.num_rows for p in pieces) == 3400
+    with pytest.raises(ConfigError, match="would both write a__b.parquet"):
+        split_inputs([InputFooter("a/b.parquet", "1", 1, 1), InputFooter("a__b.parquet", "2", 1, 1)], 10)
+
+
+def test_a_row_range_streams_exactly_its_rows(tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"objectId": np.arange(5000), "x": np.arange(5000.0)}), path, row_group_size=1000)
+    with pq.ParquetFile(path) as parquet:
+        batches = list(iter_row_range(parquet, str(path), ["objectId"], 1500, 3700, 700))
+    ids = np.concatenate([b.column(0).to_numpy() for b in batches])
+    np.testing.assert_array_equal(ids, np.arange(1500, 3700))
+    assert max(b.num_rows for b in batches) <= 700
+
+
+def test_schema_problems_name_the_file_and_column(tmp_path):
+    config = make_config(tmp_path, "dp02")
+    table = object_catalog(10, "dp02", seed=1)
+    with pytest.raises(InputFileError, match=r"f\.parquet: missing column\(s\) g_cModelFluxErr"):
+        check_schema("f.parquet", table.drop_columns(["g_cModelFluxErr"]).schema, config)
+    retyped = table.set_column(table.schema.get_field_index("r_cModelFlux"), "r_cModelFlux",
+                               pa.array(["1.0"] * 10))
+    with pytest.raises(InputFileError, match="column r_cModelFlux has type string, expected a number"):
+        check_schema("f.parquet", retyped.schema, config)
+
+
+def test_run_reads_skinny_magnitudes_as_it_reads_the_fluxes(tmp_path):
+    """pzmpi run's cleaning gives the same magnitudes from the skinny table as from the catalog's fluxes."""
+    table = with_bad_photometry(object_catalog(300, "dp1", seed=8), "u")
+    config = make_config(tmp_path, "dp1", input={"primary_cut": False})
+    skinny = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    common = dict(paths=["x"], id_column="objectId", bands=BANDS, magnitude_nondetect_val=99.0, ebv_column="ebv")
+    from_flux = InputConfig(flux_column="{band}_cModelFlux", flux_error_column="{band}_cModelFluxErr",
+                            magnitude_column="", magnitude_error_column="", **common)
+    from_mag = InputConfig(flux_column="", flux_error_column="", magnitude_column="mag_{band}",
+                           magnitude_error_column="magerr_{band}", **common)
+    cleaning = CleaningConfig(deredden=False, extinction=dict(LSST_EXTINCTION), nondetect_val=99.0,
+                              mag_limits=dict(LSST_MAG_LIMITS), magnitude_dtype="float32")
+    raw = {name: table[name].to_numpy() for name in config.input_columns()}
+    direct = clean_chunk(raw, from_flux, cleaning)
+    via_skinny = clean_chunk(skinny, from_mag, cleaning)
+    for name, values in direct.columns.items():
+        np.testing.assert_array_equal(via_skinny.columns[name], values, err_msg=name)
+    assert via_skinny.nondetections == direct.nondetections
+
+
+# -- dust maps -----------------------------------------------------------------------------------------------
+
+JRLL = np.array([2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])
+JPLL = np.array([1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7])
+
+
+def ring_centres(nside: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos(theta) and phi of every RING pixel centre, from the pixel index (Gorski et al. 2005, pix2ang)."""
+    npix, ncap = 12 * nside * nside, 2 * nside * (nside - 1)
+    p = np.arange(npix)
+    z, phi = np.empty(npix), np.empty(npix)
+    for cap, sign in ((p < ncap, 1.0), (p >= npix - ncap, -1.0)):
+        q = p[cap] if sign > 0 else npix - p[cap]
+        half = (q + 1) / 2 if sign > 0 else q / 2
+        ring = np.floor(np.sqrt(half - np.sqrt(np.floor(half)))) + 1
+        j = q + 1 - 2 * ring * (ring - 1) if sign > 0 else 4 * ring + 1 - (q - 2 * ring * (ring - 1))
+        z[cap] = sign * (1 - ring ** 2 / (3 * nside ** 2))
+        phi[cap] = (j - 0.5) * np.pi / (2 * ring)
+    belt = (p >= ncap) & (p < npix - ncap)
+    q = p[belt] - ncap
+    ring = q // (4 * nside) + nside
+    j = q % (4 * nside) + 1
+    z[belt] = (2 * nside - ring) * 2 / (3 * nside)
+    phi[belt] = (j - np.where((ring + nside) % 2 == 1, 1.0, 0.5)) * np.pi / (2 * nside)
+    return z, phi
+
+
+def nested_centres(nside: int) -> tuple[np.ndarray, np.ndarray]:
+    """cos(theta) and phi of every NESTED pixel centre, from its face and in-face coordinates."""
+    p = np.arange(12 * nside * nside)
+    face, inside = p // (nside * nside), p % (nside * nside)
+    ix, iy = np.zeros_like(p), np.zeros_like(p)
+    for bit in range(max(1, nside.bit_length())):
+        ix |= ((inside >> (2 * bit)) & 1) << bit
+        iy |= ((inside >> (2 * bit + 1)) & 1) << bit
+    ring = JRLL[face] * nside - ix - iy - 1
+    north, south = ring < nside, ring > 3 * nside
+    nr = np.where(north, ring, np.where(south, 4 * nside - ring, nside))
+    z = np.where(north, 1 - nr ** 2 / (3 * nside ** 2),
+                 np.where(south, nr ** 2 / (3 * nside ** 2) - 1, (2 * nside - ring) * 2 / (3 * nside)))
+    shift = np.where(north | south, 0, (ring - nside) & 1)
+    jp = (JPLL[face] * nr + ix - iy + 1 + shift) // 2
+    jp = np.where(jp > 4 * nside, jp - 4 * nside, np.where(jp < 1, jp + 4 * nside, jp))
+    return z, (jp - (shift + 1) * 0.5) * (np.pi / 2 / nr)
+
+
+def pixels_of(ra, dec, nside, nested, galactic=False) -> np.ndarray:
+    out = np.empty(len(ra), dtype=np.int64)
+    sky_to_pixels(np.asarray(ra, float), np.asarray(dec, float), nside, nested, galactic, ICRS_TO_GALACTIC, out)
+    return out
+
+
+@pytest.mark.parametrize("nside, nested", [(1, False), (2, False), (3, False), (8, False), (64, False),
+                                           (1, True), (2, True), (8, True), (64, True)])
+def test_ang2pix_finds_every_pixel_centre(nside, nested):
+    z, phi = (nested_centres if nested else ring_centres)(nside)
+    pixels = pixels_of(np.degrees(phi), np.degrees(np.arcsin(z)), nside, nested)
+    np.testing.assert_array_equal(pixels, np.arange(12 * nside * nside))
+
+
+def test_ang2pix_known_values_and_consistency_between_orderings():
+    # nside 1: ring pixel 0 is centred at z = 2/3, phi = 45 deg; pixel 4 at the equator, phi = 0
+    assert pixels_of([45.0, 0.0, 0.0, 0.0], [np.degrees(np.arcsin(2 / 3)), 0.0, 90.0, -90.0], 1, False).tolist() \
+        == [0, 4, 0, 8]
+    rng = np.random.default_rng(0)
+    ra = np.r_[rng.uniform(0, 360, 20000), 0.0, 360.0, 359.9999999, 180.0]
+    dec = np.r_[np.degrees(np.arcsin(rng.uniform(-1, 1, 20000))), 89.99999, -89.99999, 0.0, -41.8103149]
+    for nside in (16, 1024):
+        ring, nest = pixels_of(ra, dec, nside, False), pixels_of(ra, dec, nside, True)
+        z_ring, phi_ring = ring_centres(nside)
+        z_nest, phi_nest = nested_centres(nside)
+        np.testing.assert_allclose(z_ring[ring], z_nest[nest], atol=1e-12)
+        np.testing.assert_allclose(np.cos(phi_ring[ring] - phi_nest[nest]), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(pixels_of(ra, dec, 2048, True) // 4, pixels_of(ra, dec, 1024, True))
+    assert pixels_of([np.nan, 10.0], [0.0, np.inf], 4, False).tolist() == [-1, -1]
+
+
+def test_galactic_maps_are_looked_up_at_galactic_coordinates():
+    coordinates = pytest.importorskip("astropy.coordinates")
+    units = pytest.importorskip("astropy.units")
+    rng = np.random.default_rng(1)
+    ra, dec = rng.uniform(0, 360, 2000), np.degrees(np.arcsin(rng.uniform(-1, 1, 2000)))
+    galactic = coordinates.SkyCoord(ra=ra * units.deg, dec=dec * units.deg, frame="icrs").galactic
+    # astropy's Galactic frame (defined through FK4) and the Hipparcos ICRS rotation differ by about 0.02 arcsec,
+    # so an object within that distance of a pixel edge (0.05% of objects at nside 1024) may land next door
+    from_rotation = pixels_of(ra, dec, 1024, False, galactic=True)
+    from_astropy = pixels_of(galactic.l.deg, galactic.b.deg, 1024, False)
+    assert np.mean(from_rotation == from_astropy) > 0.995
+    # the Galactic north pole and centre, at nside 1: a north polar pixel, and the equatorial pixel at l = 0
+    pole, centre = pixels_of([192.85948, 266.40499], [27.12825, -28.93617], 1, False, galactic=True)
+    assert pole in (0, 1, 2, 3) and centre == 4
+
+
+def test_npy_map_lookup_and_its_configuration(tmp_path):
+    nside = 16
+    values = np.arange(12 * nside * nside, dtype=np.float32) / 1e4
+    values[5] = UNSEEN
+    np.save(tmp_path / "ebv.npy", values)
+    dust = load_map(str(tmp_path / "ebv.npy"), "nested", "icrs", "")
+    assert dust.nside == nside and nside_of(values.size) == nside and nside_of(100) is None
+    ra, dec = np.array([10.0, 200.0, np.nan]), np.array([-30.0, 45.0, 0.0])
+    ebv = dust.lookup(ra, dec)
+    np.testing.assert_array_equal(ebv[:2], values[pixels_of(ra[:2], dec[:2], nside, True)].astype(np.float64))
+    assert np.isnan(ebv[2])
+    z, phi = nested_centres(nside)
+    assert np.isnan(dust.lookup(np.degrees(phi[[5]]), np.degrees(np.arcsin(z[[5]])))[0])  # UNSEEN
+    with pytest.raises(ConfigError, match="needs 'dereddening.map_ordering'"):
+        load_map(str(tmp_path / "ebv.npy"), "", "icrs", "")
+    np.save(tmp_path / "odd.npy", np.zeros(100))
+    with pytest.raises(ConfigError, match="100 values is not 12 nside"):
+        load_map(str(tmp_path / "odd.npy"), "ring", "icrs", "")
+
+
+def write_fits_map(path: Path, values: np.ndarray, ordering: str, coordsys: str, per_row: int) -> None:
+    fits = pytest.importorskip("astropy.io.fits")
+    nside = nside_of(values.size)
+    columns = [fits.Column(name="EBV", format=f"{per_row}E", array=values.reshape(-1, per_row)),
+               fits.Column(name="FLAG", format=f"{per_row}J", array=np.zeros((values.size // per_row, per_row)))]
+    table = fits.BinTableHDU.from_columns(columns)
+    table.header.update(PIXTYPE="HEALPIX", ORDERING=ordering, NSIDE=nside, COORDSYS=coordsys,
+                        INDXSCHM="IMPLICIT")
+    fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
+
+
+@pytest.mark.parametrize("per_row", [1, 1024])
+def test_fits_maps_are_read_without_astropy(tmp_path, per_row):
+    nside = 16
+    values = np.random.default_rng(2).uniform(0, 0.2, 12 * nside * nside).astype(np.float32)
+    write_fits_map(tmp_path / "map.fits", values, "NESTED", "G", per_row)
+    read, header = read_fits_column(str(tmp_path / "map.fits"), "EBV")
+    np.testing.assert_array_equal(read, values)
+    assert header["ORDERING"] == "NESTED" and header["NSIDE"] == nside
+    dust = load_map(str(tmp_path / "map.fits"), "", "", "")
+    assert (dust.ordering, dust.frame, dust.nside) == ("nested", "galactic", nside)
+    with pytest.raises(ConfigError, match="'dereddening.map_ordering' is 'ring' but the file says 'nested'"):
+        load_map(str(tmp_path / "map.fits"), "ring", "", "")
+    with pytest.raises(ConfigError, match="no column 'TAU'"):
+        load_map(str(tmp_path / "map.fits"), "", "", "TAU")
+    (tmp_path / "cut.fits").write_bytes((tmp_path / "map.fits").read_bytes()[:-2880])
+    with pytest.raises(ConfigError, match="truncated"):
+        load_map(str(tmp_path / "cut.fits"), "", "", "")
+
+
+def test_map_dereddening_subtracts_a_times_the_map_value(tmp_path):
+    nside = 32
+    values = np.random.default_rng(3).uniform(0, 0.3, 12 * nside * nside)
+    np.save(tmp_path / "ebv.npy", values)
+    table = object_catalog(500, "dp02", seed=9)
+    config = make_config(tmp_path, "dp02", input={"primary_cut": False},
+                         dereddening={"method": "map", "map": "ebv.npy", "map_ordering": "ring",
+                                      "map_frame": "galactic"})
+    dust = load_map(config.map_path, config.map_ordering, config.map_frame, config.map_column)
+    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, dust).columns
+    ebv = values[pixels_of(table["coord_ra"].to_numpy(), table["coord_dec"].to_numpy(), nside, False, True)]
+    good = valid(table, "r")
+    mag, _ = expected_magnitudes(table, "r", ebv)
+    np.testing.assert_array_max_ulp(out["mag_r"][good], mag[good].astype(np.float32), maxulp=1)
+
+
+# -- the command, under MPI ----------------------------------------------------------------------------------
+
+def make_release(root: Path, name: str, catalog: Path) -> None:
+    described = [describe_file(path, catalog) for path in catalog_files(catalog)]
+    Release.create(root, name, catalog, described, f"test release {name}")
+
+
+def dp02_catalog(folder: Path, n_files: int = 3, rows: int = 2500) -> Path:
+    paths = write_catalog(folder, "dp02", n_files, rows, seed=11, row_group_rows=500)
+    table = with_bad_photometry(pq.read_table(paths[0]), "z")
+    pq.write_table(table, paths[0], row_group_size=500)
+    return folder
+
+
+def skinny_toml(path: Path, preset: str = "dp02", **output) -> Path:
+    return write_config(path, input={"preset": preset}, output={"folder": "out", "max_rows_per_file": 1000, **output})
+
+
+def skinny(tmp_path: Path, name: str, config: Path, ranks: int, *extra: str):
+    return run_pzmpi(["skinny", name, str(config), "--releases", str(tmp_path / "releases"), *extra], ranks=ranks)
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.parquet"))}
+
+
+@pytest.mark.mpi
+def test_one_and_three_ranks_write_identical_files(tmp_path):
+    make_release(tmp_path / "releases", "dp02", dp02_catalog(tmp_path / "catalog"))
+    config = skinny_toml(tmp_path / "skinny.toml", decimals=4)
+    one = skinny(tmp_path, "dp02", config, 1, "--set", "output.folder=one")
+    three = skinny(tmp_path, "dp02", config, 3, "--set", "output.folder=three")
+    assert one.returncode == 0, one.stderr
+    assert three.returncode == 0, three.stderr
+    assert len(digests(tmp_path / "one")) == 9 and digests(tmp_path / "one") == digests(tmp_path / "three")
+    manifest = json.loads((tmp_path / "three" / "manifest.json").read_text())
+    assert manifest == json.loads((tmp_path / "one" / "manifest.json").read_text())
+    assert {f["name"]: f["sha256"] for f in manifest["files"]} == digests(tmp_path / "three")
+    assert manifest["rows"] == sum(pq.read_metadata(tmp_path / "three" / f["name"]).num_rows
+                                   for f in manifest["files"])
+    assert all(f["rows"] <= 1000 for f in manifest["files"])
+    sums = (tmp_path / "three" / "sha256sums.txt").read_text().splitlines()
+    assert sums == [f"{f['sha256']}  {f['name']}" for f in manifest["files"]]
+    record = json.loads((tmp_path / "releases" / "dp02" / "release.json").read_text())
+    entry = record["skinny_tables"][-1]
+    assert entry["output_folder"] == str(tmp_path / "three") and entry["rows"] == manifest["rows"]
+    assert entry["files"] == manifest["files"] and entry["failures"] == [] and "decimals = 4" in entry["config"]
+
+
+@pytest.mark.mpi
+def test_bad_inputs_are_reported_and_the_rest_is_written(tmp_path):
+    catalog = dp02_catalog(tmp_path / "catalog", n_files=5, rows=1500)
+    good, truncated, dropped, retyped, changed = sorted(catalog.glob("*.parquet"))
+    truncated.write_bytes(truncated.read_bytes()[:-5000])
+    pq.write_table(pq.read_table(dropped).drop_columns(["i_cModelFlux"]), dropped, row_group_size=500)
+    table = pq.read_table(retyped)
+    flux = table["g_cModelFluxErr"].to_numpy().astype(str)
+    pq.write_table(table.set_column(table.schema.get_field_index("g_cModelFluxErr"), "g_cModelFluxErr",
+                                    pa.array(flux)), retyped, row_group_size=500)
+    make_release(tmp_path / "releases", "dp02", catalog)
+    pq.write_table(pq.read_table(changed).slice(0, 1400), changed, row_group_size=500)  # after the registration
+    result = skinny(tmp_path, "dp02", skinny_toml(tmp_path / "skinny.toml"), 3)
+    assert result.returncode == 3, result.stderr
+    assert f"{truncated}: unreadable when the release was registered" in result.stderr
+    assert f"{changed}: " in result.stderr and "1400 rows, where the release record has" in result.stderr
+    assert f"{dropped}: missing column(s) i_cModelFlux" in result.stderr
+    assert f"{retyped}: column g_cModelFluxErr has type string, expected a number" in result.stderr
+    written = digests(tmp_path / "out")
+    assert sorted(written) == [f"{good.stem}.rows{a}-{b}.parquet" for a, b in ((0, 1000), (1000, 1500))]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert {f["input"] for f in manifest["failures"]} == {truncated.name, dropped.name, retyped.name, changed.name}
+    entry = json.loads((tmp_path / "releases" / "dp02" / "release.json").read_text())["skinny_tables"][-1]
+    assert len(entry["failures"]) == len(manifest["failures"]) and len(entry["files"]) == 2
+
+
+@pytest.mark.mpi
+def test_a_rerun_skips_finished_files_and_a_changed_configuration_recomputes(tmp_path):
+    make_release(tmp_path / "releases", "dp1", write_catalog(tmp_path / "catalog", "dp1", 2, 1500, seed=2)[0].parent)
+    config = skinny_toml(tmp_path / "skinny.toml", "dp1")
+    first = skinny(tmp_path, "dp1", config, 2)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")}
+    again = skinny(tmp_path, "dp1", config, 2)
+    assert again.returncode == 0 and "4 files (4 already done)" in again.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.parquet")} == stamps
+    before = digests(out)
+    changed = skinny(tmp_path, "dp1", config, 2, "--set", "dereddening.method=column")
+    assert changed.returncode == 0 and "(0 already done)" in changed.stdout
+    assert set(digests(out)) == set(before) and all(digests(out)[n] != before[n] for n in before)
+    resized = skinny(tmp_path, "dp1", config, 2, "--set", "output.max_rows_per_file=5000")
+    assert resized.returncode == 0, resized.stderr
+    assert sorted(digests(out)) == ["dp1_object_tract3828.parquet", "dp1_object_tract3829.parquet"]
+    record = json.loads((tmp_path / "releases" / "dp1" / "release.json").read_text())
+    assert len(record["skinny_tables"]) == 4 and record["history"][-1]["command"].startswith("pzmpi skinny dp1")
+
+
+@pytest.mark.mpi
+def test_configuration_errors_exit_2_on_every_rank(tmp_path):
+    config = skinny_toml(tmp_path / "skinny.toml")
+    missing = skinny(tmp_path, "nope", config, 2)
+    assert missing.returncode == 2 and missing.stderr.count("no release 'nope'") == 1
+    make_release(tmp_path / "releases", "dp02", dp02_catalog(tmp_path / "catalog", n_files=1, rows=10))
+    bad_map = skinny(tmp_path, "dp02", config, 2, "--set", "dereddening.method=map", "--set", "dereddening.map=x.npy")
+    assert bad_map.returncode == 2 and "'dereddening.map' points to a missing file" in bad_map.stderr
+
+
+@pytest.mark.mpi
+def test_pzmpi_run_indexes_every_row_of_the_skinny_tables(tmp_path, models):
+    make_release(tmp_path / "releases", "dp02", dp02_catalog(tmp_path / "catalog", n_files=2, rows=1200))
+    made = skinny(tmp_path, "dp02", skinny_toml(tmp_path / "skinny.toml"), 2)
+    assert made.returncode == 0, made.stderr
+    rows = json.loads((tmp_path / "out" / "manifest.json").read_text())["rows"]
+    config = write_config(tmp_path / "run.toml",
+                          input={"paths": "out", "magnitude_column": "mag_{band}",
+                                 "magnitude_error_column": "magerr_{band}", "magnitude_nondetect_val": 99.0},
+                          estimator={"name": "gpz", "model": str(models["gpz"])}, output={"folder": "run"})
+    result = run_pzmpi(["run", str(config)], ranks=2)
+    assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "run" / "index.hdf5") as index:
+        ids = index["ancil/objectId"][:]
+        assert len(ids) == rows and np.all(np.isfinite(index["data/yvals"][:]))
+    skinny_ids = np.concatenate([pq.read_table(p, columns=["objectId"])["objectId"].to_numpy()
+                                 for p in sorted((tmp_path / "out").glob("*.parquet"))])
+    np.testing.assert_array_equal(np.sort(ids), np.sort(skinny_ids))
