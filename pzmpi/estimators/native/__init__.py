@@ -1,4 +1,3 @@
-# NOTE TO THE NATIVE-ESTIMATOR IMPLEMENTERS (temporary; the lead removes it): read /tmp/native_common.md FIRST: framework, test helpers, speed bar and rules (edit only your own three files, no git commands, run only your own test file).
 """pzmpi's own implementations of RAIL estimators: same model file, same PDFs, whole chunks at once.
 
 Each reads the model RAIL's informer wrote and takes its parameters from the

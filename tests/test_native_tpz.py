@@ -1,0 +1,216 @@
+"""pzmpi's native TPZ gives RAIL's PDFs: same model file, same objects, both kinds of tree RAIL trains.
+
+RAIL's own ``estimate()`` on the 20,449 objects of RAIL's DC2 validation file is
+the reference; rows crafted to sit exactly on, and one float step either side
+of, the splits along their own path check that every object reaches the leaf
+RAIL's trees send it to, in float32 and float64, with non-detections and NaNs.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import object_input, run_pzmpi, write_config
+from native_check import assert_same_pdfs, native_estimate, rail_reference
+from pzmpi.config import load_config
+from pzmpi.errors import ConfigError
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.interface import redshift_grid
+from pzmpi.estimators.native.tpz import NativeTPZ
+from pzmpi.estimators.rail_adapter import RailEstimator
+from pzmpi.point_estimates import point_estimates
+from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+
+pytestmark = pytest.mark.slow
+
+GRID = np.linspace(0.0, 3.0, 301)
+TPZ_TREE_ROWS = 3000  # TPZ's own trees are grown in pure Python: a training subset keeps this test short
+
+
+@pytest.fixture(scope="module")
+def tpz_trees_model(sample: Path) -> Path:
+    """A model of TPZ's own trees (``tree_strategy = 'native'``), 2 random realisations x 1 bootstrap."""
+    training = sample / f"training_{TPZ_TREE_ROWS}.parquet"
+    pq.write_table(pq.read_table(sample / "training.parquet").slice(0, TPZ_TREE_ROWS), training)
+    params = {"n_random": 2, "n_trees": 1, "tree_strategy": "native"}
+    config = write_config(sample / "train-tpz-trees.toml", input=object_input("catalog"),
+                          estimator={"name": "tpz", "model": "tpz_trees.pkl"},
+                          training={"input": training.name, "params": params}, output={"folder": "unused-tpz-trees"})
+    result = run_pzmpi(["train", str(config)])
+    assert result.returncode == 0, result.stderr
+    return sample / "tpz_trees.pkl"
+
+
+@pytest.fixture(params=["sklearn_trees", "tpz_trees"])
+def model(request: pytest.FixtureRequest, models: Any) -> Path:
+    """The session's default TPZ test model (scikit-learn trees), then the model of TPZ's own trees."""
+    return models["tpz"] if request.param == "sklearn_trees" else request.getfixturevalue("tpz_trees_model")
+
+
+def test_pdfs_match_rail_estimate(tmp_path, model):
+    reference, reference_mode = rail_reference("tpz", model, GRID, tmp_path / "rail.hdf5")
+    native, native_mode, extras = native_estimate("tpz", model, tmp_path)
+    assert extras == {}
+    assert_same_pdfs(native, reference, native_mode, reference_mode)
+
+
+def split_values(model: dict[str, Any], x: np.ndarray) -> list[tuple[int, float]]:
+    """(feature, split value) of each node on the path of features ``x`` through the model's first tree.
+
+    The path follows RAIL's own rule for the tree's kind (scikit-learn: float32
+    x <= threshold; TPZ: x < point); it only chooses the values to craft.
+    """
+    tree = model["treedict"]["tree_0"]
+    splits = []
+    if model["tree_strategy"] == "sklearn":
+        nodes, node = tree.tree_, 0
+        while nodes.children_left[node] != -1:
+            feature, value = int(nodes.feature[node]), float(nodes.threshold[node])
+            splits.append((feature, value))
+            goes_left = np.float32(x[feature]) <= value
+            node = nodes.children_left[node] if goes_left else nodes.children_right[node]
+        return splits
+    node = tree.root
+    while not isinstance(node, np.ndarray):
+        splits.append((int(node.dim), float(node.point)))
+        node = node.left if x[node.dim] < node.point else node.right
+    return splits
+
+
+def crafted_rows(model: dict[str, Any], dtype: type, n_base: int = 25) -> dict[str, np.ndarray]:
+    """Validation objects with one magnitude moved onto each split of their path, or one float step off it.
+
+    Then a few objects per band: magnitude NaN, magnitude 99 (or just within,
+    or just outside, ``np.isclose`` of it), error 99.
+    """
+    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
+    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
+    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
+    base = np.flatnonzero((mags < 90).all(axis=1))[:n_base]
+    column = {name: bands.index(name) for name in model["use_atts"]}
+    rows, row_errors = [], []
+    for i in base:
+        for feature, value in split_values(model, mags[i, [column[a] for a in model["use_atts"]]]):
+            on_split = dtype(value)
+            for moved in (on_split, np.nextafter(on_split, dtype(-np.inf)), np.nextafter(on_split, dtype(np.inf))):
+                row = mags[i].copy()
+                row[column[model["use_atts"][feature]]] = moved
+                rows.append(row)
+                row_errors.append(errors[i])
+    for b in range(len(bands)):
+        for mag, error in ((np.nan, None), (99.0, None), (99.0009, None), (99.0011, None), (None, 99.0)):
+            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
+            if mag is not None:
+                row[b] = mag
+            if error is not None:
+                row_error[b] = error
+            rows.append(row)
+            row_errors.append(row_error)
+    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
+    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
+    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
+    return columns
+
+
+# The second case also evaluates on a grid other than the model's: wider than its zmax, coarser.
+@pytest.mark.parametrize("dtype, nondetect_val, grid", [
+    (np.float32, 99.0, {}),
+    (np.float64, float("nan"), {"zmin": 0.0, "zmax": 3.2, "nzbins": 161}),
+])
+def test_objects_on_the_splits_reach_rails_leaves(tmp_path, model, dtype, nondetect_val, grid):
+    """pzmpi's RAIL path (RAIL's own ``_process_chunk``) and the native path on the same crafted magnitudes."""
+    config = load_config(write_config(
+        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
+        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
+        estimator={"name": "tpz", "model": str(model), "implementation": "native", **grid}))
+    columns = crafted_rows(load_model(model), dtype)
+    reference = RailEstimator(config).estimate(columns).pdfs
+    native_estimator = make_estimator(config)
+    assert isinstance(native_estimator, NativeTPZ)
+    native = native_estimator.estimate(columns).pdfs
+    assert native.shape == reference.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
+    assert np.isfinite(reference).all()
+    run_grid = redshift_grid(config)
+    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
+                     point_estimates(reference, run_grid)["zmode"])
+
+
+def load_model(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def saved_model(content: dict[str, Any], folder: Path) -> Path:
+    path = folder / "tampered.pkl"
+    with open(path, "wb") as handle:
+        pickle.dump(content, handle)
+    return path
+
+
+def validation_magnitudes(rows: int) -> dict[str, np.ndarray]:
+    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    return {name: values[:rows] for name, values in table.items() if name.startswith("mag_")}
+
+
+@pytest.mark.parametrize("case", ["wrapped_and_dropped", "nothing_in_range"])
+def test_leaf_redshifts_are_binned_as_rail_bins_them(tmp_path, models, case):
+    """Leaf redshifts in [-3, 0) count in the last bins (Python's negative indexing in RAIL's
+    histogram) and -1.0 nowhere; an object whose every leaf is past zmax gets RAIL's PDF:
+    NaN over the model's bin centres (qp's 0/0), 0 outside them."""
+    content = load_model(models["tpz"])
+    trees = [content["treedict"][f"tree_{k}"].tree_ for k in range(3)]
+    leaves = [np.flatnonzero(tree.children_left == -1) for tree in trees]
+    if case == "wrapped_and_dropped":
+        trees[0].value[leaves[0], 0, 0] -= 1.0
+        trees[1].value[leaves[1][::2], 0, 0] = -1.0
+    else:
+        for tree, leaf in zip(trees, leaves):
+            tree.value[leaf, 0, 0] += 5.0
+    config = load_config(write_config(
+        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
+        estimator={"name": "tpz", "model": str(saved_model(content, tmp_path)), "implementation": "native",
+                   "zmin": 0.0, "zmax": 3.2, "nzbins": 161}))
+    columns = validation_magnitudes(2000)
+    reference = RailEstimator(config).estimate(columns).pdfs
+    native = make_estimator(config).estimate(columns).pdfs
+    if case == "nothing_in_range":
+        assert np.isnan(reference).any(axis=1).all() and (reference[:, -1] == 0.0).all()
+        np.testing.assert_array_equal(native, reference)
+        return
+    run_grid = redshift_grid(config)
+    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
+                     point_estimates(reference, run_grid)["zmode"])
+
+
+@pytest.mark.parametrize("changes, bands, message", [
+    ({"sigmafactor": 1000.0}, "ugrizy", "sigmafactor"),
+    ({"tree_strategy": "other"}, "ugrizy", "tree_strategy"),
+    ({}, "grizy", "mag_u_lsst"),
+])
+def test_what_the_native_path_cannot_do_is_a_configuration_error(tmp_path, models, changes, bands, message):
+    content = load_model(models["tpz"])
+    content.update(changes)
+    config = load_config(write_config(
+        tmp_path / "run.toml", input={**object_input("unused"), "bands": list(bands)}, output={"folder": "unused"},
+        estimator={"name": "tpz", "model": str(saved_model(content, tmp_path)), "implementation": "native"}))
+    with pytest.raises(ConfigError, match=message):
+        make_estimator(config)
+
+
+def test_leaf_redshifts_rails_histogram_cannot_bin_are_a_configuration_error(tmp_path, models):
+    """Below -(zmax - zmin) RAIL's histogram index fails (IndexError); the native kernel would write out of bounds."""
+    content = load_model(models["tpz"])
+    tree = content["treedict"]["tree_0"].tree_
+    tree.value[tree.children_left == -1, 0, 0] = -5.0
+    config = load_config(write_config(
+        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
+        estimator={"name": "tpz", "model": str(saved_model(content, tmp_path)), "implementation": "native"}))
+    with pytest.raises(ConfigError, match="cannot bin"):
+        make_estimator(config)
