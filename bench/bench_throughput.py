@@ -44,21 +44,25 @@ def main() -> None:
     print(f"{rows:,} objects in {args.files} files ({work}); pzmpi implementation: {args.implementation}.")
     print("RAIL: seconds of estimate() (model load, read, estimate, write). pzmpi busy: the same scope, from its "
           "profile (setup, compile, read, clean, estimate, write). pzmpi wall: the whole mpiexec command, "
-          "Python start-up and imports included.")
+          "Python start-up and imports included. Parallel efficiency, -n 2 against twice -n 1: 'run' from the "
+          "profiles' objects/s (plan to index, interpreter start-up left out), 'wall' from the commands.")
     header = (f"{'estimator':<11}{'RAIL obj/s':>11}{'RAIL RSS':>10}{'pzmpi busy':>11}{'ratio':>7}{'pzmpi wall':>11}"
-              f"{'ratio':>7}{'pzmpi RSS':>11}{'-n2 wall':>10}{'par.eff.':>9}")
+              f"{'ratio':>7}{'pzmpi RSS':>11}{'-n2 wall':>10}{'eff.run':>8}{'eff.wall':>9}")
     print(header)
     for name in args.estimators:
         rail = rail_reference(name, models[name], work)
         one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1",
                                                          args.implementation), 1)
         assert profile_one["total_rows"] == rows, f"{work} holds {profile_one['total_rows']:,} rows, not {rows:,}"
-        two, _ = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2", args.implementation), 2)
+        two, profile_two = pzmpi_run(write_config(work / f"{name}-n2.toml", name, work, f"run-{name}-n2",
+                                                  args.implementation), 2)
+        run_efficiency = profile_two["objects_per_second"] / (2 * profile_one["objects_per_second"])
         rail_rate, one_rate, two_rate = rows / rail["seconds"], rows / one, rows / two
         busy_rate = profile_one["per_rank"][0]["objects_per_second"]
         print(f"{name:<11}{rail_rate:>11,.0f}{rail['peak_rss_bytes'] / 2**30:>9.2f}G{busy_rate:>11,.0f}"
               f"{busy_rate / rail_rate:>7.2f}{one_rate:>11,.0f}{one_rate / rail_rate:>7.2f}"
-              f"{profile_one['peak_rss_bytes_max'] / 2**30:>10.2f}G{two_rate:>10,.0f}{two_rate / (2 * one_rate):>9.2f}",
+              f"{profile_one['peak_rss_bytes_max'] / 2**30:>10.2f}G{two_rate:>10,.0f}{run_efficiency:>8.2f}"
+              f"{two_rate / (2 * one_rate):>9.2f}",
               flush=True)
 
 

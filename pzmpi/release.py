@@ -138,11 +138,20 @@ class Release:
         return [self.catalog_dir / f["name"] for f in self.files]
 
     def log(self, command: str, summary: dict[str, Any], section: str | None = None,
-            entry: dict[str, Any] | None = None) -> None:
-        """Append ``entry`` to ``section`` and a history line, stamped with time and versions; save atomically."""
+            entry: dict[str, Any] | None = None, replacing: str | None = None) -> None:
+        """Append ``entry`` to ``section`` and a history line, stamped with time and versions; save atomically.
+
+        With ``replacing``, an earlier entry of ``section`` with the same value of that key
+        (the same skinny output folder, say) is replaced: the section holds what exists now,
+        the history every command that was run.
+        """
         stamp = {"time": utc_now(), "versions": package_versions()}
         if section is not None:
-            self.record[section].append({**stamp, **(entry or {})})
+            entry = entry or {}
+            if replacing is not None:
+                self.record[section] = [old for old in self.record[section]
+                                        if old.get(replacing) != entry.get(replacing)]
+            self.record[section].append({**stamp, **entry})
         self.record["history"].append({**stamp, "command": command, "summary": summary})
         write_text_atomically(self.folder / RECORD_FILE, json.dumps(self.record, indent=1))
 

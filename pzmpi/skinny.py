@@ -450,7 +450,7 @@ def _finish_on_root(config: SkinnyConfig, release: Release, plan: SkinnyPlan, ou
     entry = {"output_folder": str(folder), "config": config.text, "result_key": plan.result_key, "files": files,
              "rows": rows, "nondetections": nondetections, "bad_ebv": sum(o.bad_ebv for o in written),
              "failures": failures}
-    release.log(command, summary, section="skinny_tables", entry=entry)
+    release.log(command, summary, section="skinny_tables", entry=entry, replacing="output_folder")
     print(f"pzmpi: skinny: {len(files)} files ({summary['skipped']} already done), {rows:,} rows of "
           f"{input_rows:,} input rows in {folder}, {wall:.1f} s on {size} rank(s)")
     if failures:

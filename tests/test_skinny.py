@@ -477,7 +477,10 @@ def test_a_rerun_skips_finished_files_and_a_changed_configuration_recomputes(tmp
     assert resized.returncode == 0, resized.stderr
     assert sorted(digests(out)) == ["dp1_object_tract3828.parquet", "dp1_object_tract3829.parquet"]
     record = json.loads((tmp_path / "releases" / "dp1" / "release.json").read_text())
-    assert len(record["skinny_tables"]) == 4 and record["history"][-1]["command"].startswith("pzmpi skinny dp1")
+    (entry,) = record["skinny_tables"]  # one table per output folder: the latest
+    assert [f["name"] for f in entry["files"]] == sorted(digests(out)) and "max_rows_per_file = 5000" in entry["config"]
+    skinny_commands = [h["command"] for h in record["history"] if h["command"].startswith("pzmpi skinny dp1")]
+    assert len(skinny_commands) == 4
 
 
 @pytest.mark.mpi

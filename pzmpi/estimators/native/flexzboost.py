@@ -5,11 +5,12 @@ regressors (one xgboost model per basis function) for basis coefficients,
 expands them on a grid with one matrix product, then post-processes every PDF
 in a Python loop (normalisation by bisection, bump removal, sharpening) and
 hands them to qp, which normalises them again and interpolates them onto the
-grid they are evaluated on. Here the regressors and the matrix product run on
-the whole chunk exactly as in RAIL (they are compiled code already); every
+grid they are evaluated on. Here the regressors run on the whole chunk exactly
+as in RAIL (compiled code already); the expansion is a compiled product summed
+row by row, so that an object's PDF does not depend on its chunk; every
 per-object step is a numba kernel doing the same floating-point operations in
 the same order, numpy's pairwise summation included, so that the PDFs are
-RAIL's bit for bit. See docs/design/native_flexzboost.md.
+RAIL's to a few roundings. See docs/design/native_flexzboost.md.
 """
 
 from __future__ import annotations
@@ -213,6 +214,26 @@ def interpolate_rows(yvals, upper, step, offset, inside):  # pragma: no cover - 
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def expand(coefs, basis_t):  # pragma: no cover - compiled
+    """``coefs @ basis_t``, each row summed over the basis functions in turn.
+
+    BLAS's matrix product rounds the last rows of a chunk differently (its edge
+    tiles), so an object's density would depend on where its chunk ends: here it
+    depends on its own row only.
+    """
+    n, n_basis = coefs.shape
+    out = np.zeros((n, basis_t.shape[1]))
+    for i in range(n):
+        row = out[i]
+        for b in range(n_basis):
+            coefficient = np.float64(coefs[i, b])
+            weights = basis_t[b]
+            for j in range(row.size):
+                row[j] += coefficient * weights[j]
+    return out
+
+
 class NativeFlexZBoost(NativeEstimator):
     """RAIL's FlexZBoost, whole chunks at once: regressors on all rows, then compiled post-processing."""
 
@@ -230,18 +251,18 @@ class NativeFlexZBoost(NativeEstimator):
         self._nondetect_val = float(params.nondetect_val)
         self._limits = np.array([params.mag_limits[band] for band in self._bands])
         best = np.asarray(model.best_basis)
-        self._regressors = regressors(model, best)
+        self.regressors = regressors(model, best)
         self._width = model.z_max - model.z_min  # as flexcode divides, in Python arithmetic
         self._threshold = model.bump_threshold
         self._alpha = model.sharpen_alpha
         if params.qp_representation == "interp":
-            self._basis_t = interp_basis(model, best, params.nzbins).T
+            self.basis_t = np.ascontiguousarray(interp_basis(model, best, params.nzbins).T)
             self._xvals = np.linspace(model.z_min, model.z_max, params.nzbins)  # RAIL's grid, flexcode's make_grid
             self._half_steps = (self._xvals[1:] - self._xvals[:-1]) * 0.5
         else:
-            self._basis_t = evaluated_basis(model, best.size, self.grid).T
+            self.basis_t = np.ascontiguousarray(evaluated_basis(model, best.size, self.grid).T)
             self._xvals = None
-        self._plan = summation_plan(self._basis_t.shape[1])
+        self._plan = summation_plan(self.basis_t.shape[1])
         self._same_grid = self._xvals is None or np.array_equal(self._xvals, self.grid)
         if not self._same_grid:
             upper = np.searchsorted(self._xvals, self.grid).clip(1, self._xvals.size - 1)
@@ -251,13 +272,13 @@ class NativeFlexZBoost(NativeEstimator):
 
     def compile(self) -> None:
         """Compile (or load from numba's cache) every kernel, on a one-row chunk of the real shapes and types."""
-        self._post_process(np.ones((1, self._basis_t.shape[1])))
+        self.post_process(expand(np.ones((1, self.basis_t.shape[0]), dtype=np.float32), self.basis_t))
 
     def estimate(self, columns: dict[str, np.ndarray]) -> Estimate:
         """PDFs on the run's grid, as RAIL's ensemble evaluates them there."""
         features = self.features(columns)
-        coefs = np.asarray([regressor.predict(features) for regressor in self._regressors]).T
-        return Estimate(pdfs=self._post_process(np.matmul(coefs, self._basis_t)), extras={})
+        coefs = np.asarray([regressor.predict(features) for regressor in self.regressors]).T
+        return Estimate(pdfs=self.post_process(expand(coefs, self.basis_t)), extras={})
 
     def features(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """RAIL's regressor input, in the magnitudes' dtype: the reference band, then each colour (and its error).
@@ -281,7 +302,7 @@ class NativeFlexZBoost(NativeEstimator):
                 parts.append(np.sqrt(errors[:, i] ** 2 + errors[:, i + 1] ** 2))
         return np.column_stack(parts)
 
-    def _post_process(self, cdes: np.ndarray) -> np.ndarray:
+    def post_process(self, cdes: np.ndarray) -> np.ndarray:
         """flexcode's post-processing of the expanded coefficients, then what qp does to them on evaluation."""
         normalize_and_remove_bumps(cdes, self._plan, self._threshold is not None,
                                    0.0 if self._threshold is None else float(self._threshold))

@@ -1,0 +1,142 @@
+"""pzmpi's native FlexZBoost gives RAIL's PDFs: same model file, same objects, both qp representations.
+
+RAIL's own ``estimate()`` on the 20,449 objects of RAIL's DC2 validation file is
+the reference, for the session's test model and for copies of it without bump
+removal or sharpening; crafted rows (non-detections, NaN magnitudes) go through
+RAIL's own ``_process_chunk`` in float32 and float64, on the model's grid and another.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from conftest import object_input, write_config
+from native_check import assert_same_pdfs, native_estimate, rail_reference
+from pzmpi.config import load_config
+from pzmpi.errors import ConfigError
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.interface import redshift_grid
+from pzmpi.estimators.native.flexzboost import NativeFlexZBoost, _pairwise_sum, summation_plan
+from pzmpi.estimators.rail_adapter import RailEstimator
+from pzmpi.point_estimates import point_estimates
+from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+
+pytestmark = pytest.mark.slow
+
+GRID = np.linspace(0.0, 3.0, 301)
+
+
+def tampered(source: Path, folder: Path, **changes: Any) -> Path:
+    """A copy of the FlexZBoost model (a flexcode ``FlexCodeModel``) with some attributes changed."""
+    with open(source, "rb") as handle:
+        content = pickle.load(handle)
+    for name, value in changes.items():
+        setattr(content, name, value)
+    path = folder / "tampered.pkl"
+    with open(path, "wb") as handle:
+        pickle.dump(content, handle)
+    return path
+
+
+@pytest.mark.parametrize("representation", ["interp", "flexzboost"])
+def test_test_model_matches_rail_estimate(tmp_path, models, representation):
+    params = {"qp_representation": representation}
+    reference, reference_mode = rail_reference("flexzboost", models["flexzboost"], GRID, tmp_path / "rail.hdf5",
+                                               **params)
+    native, native_mode, extras = native_estimate("flexzboost", models["flexzboost"], tmp_path, params=params)
+    assert extras == {}
+    assert_same_pdfs(native, reference, native_mode, reference_mode)
+
+
+@pytest.mark.parametrize("changes", [{"bump_threshold": None}, {"sharpen_alpha": None},
+                                     {"bump_threshold": 0.05, "sharpen_alpha": 2.3}])
+def test_models_with_other_post_processing_match_rail_estimate(tmp_path, models, changes):
+    """flexcode's tuning may keep no bump threshold or no sharpening: each branch of the post-processing."""
+    with open(models["flexzboost"], "rb") as handle:
+        trained = pickle.load(handle)
+    assert trained.bump_threshold is not None and trained.sharpen_alpha is not None
+    model = tampered(models["flexzboost"], tmp_path, **changes)
+    reference, reference_mode = rail_reference("flexzboost", model, GRID, tmp_path / "rail.hdf5")
+    native, native_mode, _ = native_estimate("flexzboost", model, tmp_path)
+    assert_same_pdfs(native, reference, native_mode, reference_mode)
+
+
+def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
+    whole, _, _ = native_estimate("flexzboost", models["flexzboost"], tmp_path, rows_per_call=20449)
+    for rows in (7000, 333):
+        chunked, _, _ = native_estimate("flexzboost", models["flexzboost"], tmp_path, rows_per_call=rows)
+        np.testing.assert_array_equal(chunked, whole)
+
+
+def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
+    """Validation objects, then one band at a time: a magnitude of 99, just within or just outside
+    RAIL's ``np.isclose(atol=0.01)`` of it, NaN, or an error of 99."""
+    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
+    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
+    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
+    base = np.flatnonzero((mags < 90).all(axis=1))[:20]
+    rows, row_errors = list(mags[base]), list(errors[base])
+    cases = [(mag, None) for mag in (99.0, 99.009, 99.02, np.nan)] + [(None, 99.0)]
+    for b in range(len(bands)):
+        for mag, error in cases:
+            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
+            if mag is not None:
+                row[b] = mag
+            if error is not None:
+                row_error[b] = error
+            rows.append(row)
+            row_errors.append(row_error)
+    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
+    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
+    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
+    return columns
+
+
+# The second case also evaluates on a grid other than the model's: wider than its zmax, coarser.
+@pytest.mark.parametrize("dtype, nondetect_val, grid", [
+    (np.float32, 99.0, {}),
+    (np.float64, float("nan"), {"zmin": 0.0, "zmax": 3.2, "nzbins": 161}),
+])
+def test_crafted_rows_match_rails_process_chunk(tmp_path, models, dtype, nondetect_val, grid):
+    """pzmpi's RAIL path (RAIL's own ``_process_chunk``, qp's ``pdf``) and the native path on the same rows."""
+    config = load_config(write_config(
+        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
+        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
+        estimator={"name": "flexzboost", "model": str(models["flexzboost"]), "implementation": "native", **grid}))
+    columns = crafted_rows(dtype)
+    reference = RailEstimator(config).estimate(columns).pdfs
+    native_estimator = make_estimator(config)
+    assert isinstance(native_estimator, NativeFlexZBoost)
+    native = native_estimator.estimate(columns).pdfs
+    assert native.shape == reference.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
+    assert np.isfinite(reference).all()
+    run_grid = redshift_grid(config)
+    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
+                     point_estimates(reference, run_grid)["zmode"])
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 128, 129, 301, 1000, 4097])
+def test_summation_plan_sums_as_numpy_does(n):
+    """The compiled pairwise sum behind the normalisations is np.sum bit for bit (flexcode sums with numpy)."""
+    values = np.random.default_rng(n).standard_normal(n) * 10.0 ** np.random.default_rng(n + 1).uniform(-8, 8, n)
+    plan = summation_plan(n)
+    assert _pairwise_sum(values, plan, np.empty(plan.shape[0])) == np.sum(values)
+
+
+@pytest.mark.parametrize("params, changes, message", [
+    ({"qp_representation": "mixmod"}, {}, "qp_representation"),
+    ({}, {"model": object()}, "per-basis regressors"),
+])
+def test_what_the_native_path_cannot_do_is_a_configuration_error(tmp_path, models, params, changes, message):
+    model = tampered(models["flexzboost"], tmp_path, **changes) if changes else models["flexzboost"]
+    config = load_config(write_config(
+        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
+        estimator={"name": "flexzboost", "model": str(model), "implementation": "native", "params": params}))
+    with pytest.raises(ConfigError, match=message):
+        make_estimator(config)
