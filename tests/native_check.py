@@ -7,16 +7,19 @@ numbers. Both PDFs are compared in float64 on the run's grid.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from rail.core.data import TableHandle
 
 from conftest import object_input, write_config
-from pzmpi.config import load_config
+from pzmpi.config import Config, load_config
 from pzmpi.estimators import estimator_class_path, import_class
 from pzmpi.estimators.factory import make_estimator
-from pzmpi.estimators.interface import redshift_grid
+from pzmpi.estimators.interface import Estimate, redshift_grid
+from pzmpi.estimators.rail_adapter import RailEstimator
 from pzmpi.point_estimates import point_estimates
 from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
@@ -68,3 +71,84 @@ def assert_same_pdfs(native: np.ndarray, reference: np.ndarray, native_mode: np.
     top_two = np.sort(reference, axis=1)[:, -2:]
     tied = (top_two[:, 1] - top_two[:, 0]) <= PDF_TOLERANCE * peak.ravel()
     assert not (differ & ~tied).any(), f"{int((differ & ~tied).sum())} objects with a different zmode"
+
+
+@dataclass
+class CraftedRows:
+    """RAIL's validation magnitudes in one dtype, from which a test builds the rows it feeds both paths.
+
+    ``base`` are the first ``n_base`` objects detected in every band; ``add`` appends a
+    row, ``add_band_cases`` copies of base objects with one band's magnitude or error
+    replaced, ``columns`` gives the rows as RAIL's columns.
+    """
+
+    bands: list[str]
+    mags: np.ndarray
+    errors: np.ndarray
+    base: np.ndarray
+    rows: list[np.ndarray] = field(default_factory=list)
+    row_errors: list[np.ndarray] = field(default_factory=list)
+
+    @classmethod
+    def validation(cls, dtype: type, n_base: int) -> CraftedRows:
+        table = read_rail_table(rail_sample_path(DC2_VALIDATION))
+        bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
+        mags = np.column_stack([table[name] for name in bands]).astype(dtype)
+        errors = np.column_stack([table[error_column(name)] for name in bands]).astype(dtype)
+        return cls(bands, mags, errors, np.flatnonzero((mags < 90).all(axis=1))[:n_base])
+
+    def add(self, row: np.ndarray, row_error: np.ndarray) -> None:
+        self.rows.append(row)
+        self.row_errors.append(row_error)
+
+    def add_base(self) -> None:
+        for i in self.base:
+            self.add(self.mags[i].copy(), self.errors[i].copy())
+
+    def add_band_cases(self, cases: list[tuple[float | None, float | None]]) -> None:
+        """For band b, copies of base object b with its magnitude and/or error set by each (mag, error) case."""
+        for b in range(len(self.bands)):
+            for mag, error in cases:
+                row, row_error = self.mags[self.base[b]].copy(), self.errors[self.base[b]].copy()
+                if mag is not None:
+                    row[b] = mag
+                if error is not None:
+                    row_error[b] = error
+                self.add(row, row_error)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        mags = np.array(self.rows, dtype=self.mags.dtype)
+        errors = np.array(self.row_errors, dtype=self.mags.dtype)
+        columns = {name: mags[:, k].copy() for k, name in enumerate(self.bands)}
+        columns.update({error_column(name): errors[:, k].copy() for k, name in enumerate(self.bands)})
+        return columns
+
+
+def error_column(magnitude_column: str) -> str:
+    return "mag_err_" + magnitude_column.removeprefix("mag_")
+
+
+def both_paths_on_rows(folder: Path, name: str, model: Path, columns: dict[str, np.ndarray], dtype: type,
+                       nondetect_val: float, grid: dict[str, Any], native_class: type,
+                       output: dict[str, Any] | None = None) -> tuple[Estimate, Estimate, Any, Config]:
+    """RAIL's own ``_process_chunk`` (pzmpi's RAIL path) and the native path on the same rows.
+
+    Returns the reference estimate, the native one, the native estimator and the configuration.
+    """
+    config = load_config(write_config(
+        folder / "run.toml", input=object_input("unused"), output={"folder": "unused", **(output or {})},
+        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
+        estimator={"name": name, "model": str(model), "implementation": "native", **grid}))
+    reference = RailEstimator(config).estimate(columns)
+    native_estimator = make_estimator(config)
+    assert isinstance(native_estimator, native_class), type(native_estimator)
+    native = native_estimator.estimate(columns)
+    assert native.pdfs.shape == reference.pdfs.shape == (len(next(iter(columns.values()))), config.estimator.nzbins)
+    return reference, native, native_estimator, config
+
+
+def assert_same_pdfs_on_grid(native: np.ndarray, reference: np.ndarray, config: Config) -> None:
+    """``assert_same_pdfs``, with both zmodes taken on the configuration's grid."""
+    grid = redshift_grid(config)
+    assert_same_pdfs(native, reference, point_estimates(native, grid)["zmode"],
+                     point_estimates(reference, grid)["zmode"])

@@ -16,15 +16,12 @@ import numpy as np
 import pytest
 
 from conftest import object_input, write_config
-from native_check import assert_same_pdfs, native_estimate, rail_reference
+from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
+                          native_estimate, rail_reference)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
-from pzmpi.estimators.interface import redshift_grid
 from pzmpi.estimators.native.bpz import NativeBPZ
-from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.point_estimates import point_estimates
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
 pytestmark = pytest.mark.slow
 
@@ -46,29 +43,14 @@ def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
         np.testing.assert_array_equal(native_estimate("bpz", models["bpz"], tmp_path, rows_per_call=rows)[0], whole)
 
 
-def crafted_rows(dtype: type, n_base: int = 40) -> dict[str, np.ndarray]:
+def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
     """Validation objects, then one band at a time: a non-detection (99), an unobserved band (-99),
     NaN, a magnitude just outside ``np.isclose`` of 99, an error of 0 or 99."""
-    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
-    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
-    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
-    base = np.flatnonzero((mags < 90).all(axis=1))[:n_base]
-    rows, row_errors = list(mags[base]), list(errors[base])
-    cases = [(mag, None) for mag in (99.0, -99.0, np.nan, 99.01)] + [(None, error) for error in (0.0, 99.0)]
-    for b in range(len(bands)):
-        for mag, error in cases:
-            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
-            if mag is not None:
-                row[b] = mag
-            if error is not None:
-                row_error[b] = error
-            rows.append(row)
-            row_errors.append(row_error)
-    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
-    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
-    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
-    return columns
+    crafted = CraftedRows.validation(dtype, n_base=40)
+    crafted.add_base()
+    crafted.add_band_cases([(mag, None) for mag in (99.0, -99.0, np.nan, 99.01)]
+                           + [(None, error) for error in (0.0, 99.0)])
+    return crafted.columns()
 
 
 # The second case also evaluates on a grid other than the model's (wider than its zmax, coarser).
@@ -77,26 +59,15 @@ def crafted_rows(dtype: type, n_base: int = 40) -> dict[str, np.ndarray]:
     (np.float64, float("nan"), {"zmin": 0.0, "zmax": 3.2, "nzbins": 161}),
 ])
 def test_crafted_rows_and_extras_match_rails_process_chunk(tmp_path, models, dtype, nondetect_val, grid):
-    """pzmpi's RAIL path (RAIL's own ``_process_chunk``) and the native path on the same rows: PDFs, tb, todds."""
-    config = load_config(write_config(
-        tmp_path / "run.toml", input=object_input("unused"),
-        output={"folder": "unused", "estimator_columns": ["tb", "todds"]},
-        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
-        estimator={"name": "bpz", "model": str(models["bpz"]), "implementation": "native", **grid}))
-    columns = crafted_rows(dtype)
-    reference = RailEstimator(config).estimate(columns)
-    native_estimator = make_estimator(config)
-    assert isinstance(native_estimator, NativeBPZ)
-    native = native_estimator.estimate(columns)
-    assert native.pdfs.shape == reference.pdfs.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
+    """PDFs, and the best template ``tb`` and its odds ``todds``, as RAIL's ancil gives them."""
+    reference, native, _, config = both_paths_on_rows(tmp_path, "bpz", models["bpz"], crafted_rows(dtype), dtype,
+                                                      nondetect_val, grid, NativeBPZ,
+                                                      output={"estimator_columns": ["tb", "todds"]})
     # A NaN magnitude that does not mark a non-detection is a NaN flux: RAIL's PDF is NaN, and so is pzmpi's.
     undefined = ~np.isfinite(reference.pdfs).all(axis=1)
     assert undefined.sum() == (0 if np.isnan(nondetect_val) else 6)
     assert np.isnan(native.pdfs[undefined]).all() and np.isnan(reference.pdfs[undefined]).all()
-    pdfs, reference_pdfs = native.pdfs[~undefined], reference.pdfs[~undefined]
-    run_grid = redshift_grid(config)
-    assert_same_pdfs(pdfs, reference_pdfs, point_estimates(pdfs, run_grid)["zmode"],
-                     point_estimates(reference_pdfs, run_grid)["zmode"])
+    assert_same_pdfs_on_grid(native.pdfs[~undefined], reference.pdfs[~undefined], config)
     np.testing.assert_array_equal(native.extras["tb"], reference.extras["tb"])
     np.testing.assert_allclose(native.extras["todds"], reference.extras["todds"], rtol=ODDS_TOLERANCE)
 

@@ -16,15 +16,13 @@ import numpy as np
 import pytest
 
 from conftest import object_input, write_config
-from native_check import assert_same_pdfs, native_estimate, rail_reference
+from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
+                          native_estimate, rail_reference)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
-from pzmpi.estimators.interface import redshift_grid
-from pzmpi.estimators.native.flexzboost import NativeFlexZBoost, _pairwise_sum, summation_plan
-from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.point_estimates import point_estimates
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+from pzmpi.estimators.native.flexzboost import NativeFlexZBoost
+from pzmpi.estimators.native.numpy_sums import block_sum, pairwise_sum, summation_plan
 
 pytestmark = pytest.mark.slow
 
@@ -76,26 +74,10 @@ def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
 def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
     """Validation objects, then one band at a time: a magnitude of 99, just within or just outside
     RAIL's ``np.isclose(atol=0.01)`` of it, NaN, or an error of 99."""
-    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
-    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
-    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
-    base = np.flatnonzero((mags < 90).all(axis=1))[:20]
-    rows, row_errors = list(mags[base]), list(errors[base])
-    cases = [(mag, None) for mag in (99.0, 99.009, 99.02, np.nan)] + [(None, 99.0)]
-    for b in range(len(bands)):
-        for mag, error in cases:
-            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
-            if mag is not None:
-                row[b] = mag
-            if error is not None:
-                row_error[b] = error
-            rows.append(row)
-            row_errors.append(row_error)
-    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
-    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
-    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
-    return columns
+    crafted = CraftedRows.validation(dtype, n_base=20)
+    crafted.add_base()
+    crafted.add_band_cases([(mag, None) for mag in (99.0, 99.009, 99.02, np.nan)] + [(None, 99.0)])
+    return crafted.columns()
 
 
 # The second case also evaluates on a grid other than the model's: wider than its zmax, coarser.
@@ -104,21 +86,11 @@ def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
     (np.float64, float("nan"), {"zmin": 0.0, "zmax": 3.2, "nzbins": 161}),
 ])
 def test_crafted_rows_match_rails_process_chunk(tmp_path, models, dtype, nondetect_val, grid):
-    """pzmpi's RAIL path (RAIL's own ``_process_chunk``, qp's ``pdf``) and the native path on the same rows."""
-    config = load_config(write_config(
-        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
-        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
-        estimator={"name": "flexzboost", "model": str(models["flexzboost"]), "implementation": "native", **grid}))
-    columns = crafted_rows(dtype)
-    reference = RailEstimator(config).estimate(columns).pdfs
-    native_estimator = make_estimator(config)
-    assert isinstance(native_estimator, NativeFlexZBoost)
-    native = native_estimator.estimate(columns).pdfs
-    assert native.shape == reference.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
-    assert np.isfinite(reference).all()
-    run_grid = redshift_grid(config)
-    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
-                     point_estimates(reference, run_grid)["zmode"])
+    reference, native, _, config = both_paths_on_rows(tmp_path, "flexzboost", models["flexzboost"],
+                                                      crafted_rows(dtype), dtype, nondetect_val, grid,
+                                                      NativeFlexZBoost)
+    assert np.isfinite(reference.pdfs).all()
+    assert_same_pdfs_on_grid(native.pdfs, reference.pdfs, config)
 
 
 @pytest.mark.parametrize("n", [1, 7, 8, 128, 129, 301, 1000, 4097])
@@ -126,7 +98,9 @@ def test_summation_plan_sums_as_numpy_does(n):
     """The compiled pairwise sum behind the normalisations is np.sum bit for bit (flexcode sums with numpy)."""
     values = np.random.default_rng(n).standard_normal(n) * 10.0 ** np.random.default_rng(n + 1).uniform(-8, 8, n)
     plan = summation_plan(n)
-    assert _pairwise_sum(values, plan, np.empty(plan.shape[0])) == np.sum(values)
+    assert pairwise_sum(values, plan, np.empty(plan.shape[0])) == np.sum(values)
+    if n <= 128:
+        assert block_sum(values, 0, n) == np.sum(values)
 
 
 @pytest.mark.parametrize("params, changes, message", [

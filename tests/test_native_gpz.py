@@ -18,15 +18,12 @@ from rail.estimation.algos.gpz import _prepare_data
 from scipy import stats
 
 from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
-from native_check import assert_same_pdfs, native_estimate, rail_reference
+from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
+                          native_estimate, rail_reference)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
-from pzmpi.estimators.interface import redshift_grid
 from pzmpi.estimators.native.gpz import NativeGPz, _gaussians
-from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.point_estimates import point_estimates
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
 pytestmark = pytest.mark.slow
 
@@ -89,27 +86,11 @@ def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
 def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
     """Validation objects, then one band at a time: a magnitude of 99 (or within or just outside
     ``np.isclose`` of it), NaN or infinite; an error of 0, negative, NaN, infinite or 99."""
-    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
-    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
-    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
-    base = np.flatnonzero((mags < 90).all(axis=1))[:20]
-    rows, row_errors = list(mags[base]), list(errors[base])
-    cases = [(mag, None) for mag in (99.0, 99.0009, 99.0011, np.nan, np.inf, -np.inf)]
-    cases += [(None, error) for error in (0.0, -0.1, np.nan, np.inf, 99.0)]
-    for b in range(len(bands)):
-        for mag, error in cases:
-            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
-            if mag is not None:
-                row[b] = mag
-            if error is not None:
-                row_error[b] = error
-            rows.append(row)
-            row_errors.append(row_error)
-    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
-    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
-    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
-    return columns
+    crafted = CraftedRows.validation(dtype, n_base=20)
+    crafted.add_base()
+    crafted.add_band_cases([(mag, None) for mag in (99.0, 99.0009, 99.0011, np.nan, np.inf, -np.inf)]
+                           + [(None, error) for error in (0.0, -0.1, np.nan, np.inf, 99.0)])
+    return crafted.columns()
 
 
 # The second case also evaluates on another grid, wider than the mass of most PDFs and coarser.
@@ -118,26 +99,17 @@ def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
     (np.float64, float("nan"), {"zmin": -0.5, "zmax": 4.0, "nzbins": 91}),
 ])
 def test_crafted_rows_match_rails_process_chunk(tmp_path, models, dtype, nondetect_val, grid):
-    """pzmpi's RAIL path (RAIL's own ``_process_chunk``, qp's ``pdf``) and the native path on the same rows."""
-    config = load_config(write_config(
-        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
-        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
-        estimator={"name": "gpz", "model": str(models["gpz"]), "implementation": "native", **grid}))
+    """The features are RAIL's ``_prepare_data``'s bit for bit, the PDFs RAIL's within tolerance."""
     columns = crafted_rows(dtype)
-    reference = RailEstimator(config).estimate(columns).pdfs
-    native_estimator = make_estimator(config)
-    assert isinstance(native_estimator, NativeGPz)
+    reference, native, native_estimator, config = both_paths_on_rows(tmp_path, "gpz", models["gpz"], columns, dtype,
+                                                                     nondetect_val, grid, NativeGPz)
     stage = native_estimator.stage.config
     rail_features = _prepare_data({name: values.copy() for name, values in columns.items()}, stage.bands,
                                   stage.err_bands, stage.nondetect_val, stage.mag_limits, stage.log_errors,
                                   stage.replace_error_vals)
     np.testing.assert_array_equal(native_estimator.recipe.features(columns), rail_features)
-    native = native_estimator.estimate(columns).pdfs
-    assert native.shape == reference.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
-    assert np.isfinite(reference).all()
-    run_grid = redshift_grid(config)
-    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
-                     point_estimates(reference, run_grid)["zmode"])
+    assert np.isfinite(reference.pdfs).all()
+    assert_same_pdfs_on_grid(native.pdfs, reference.pdfs, config)
 
 
 def test_gaussians_are_scipys_density_on_the_grid():

@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import object_input, run_pzmpi, write_config
-from native_check import assert_same_pdfs, native_estimate, rail_reference
+from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
+                          native_estimate, rail_reference)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
@@ -89,34 +90,18 @@ def crafted_rows(model: dict[str, Any], dtype: type, n_base: int = 25) -> dict[s
     Then a few objects per band: magnitude NaN, magnitude 99 (or just within,
     or just outside, ``np.isclose`` of it), error 99.
     """
-    table = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    bands = [name for name in table if name.startswith("mag_") and not name.startswith("mag_err_")]
-    mags = np.column_stack([table[name] for name in bands]).astype(dtype)
-    errors = np.column_stack([table["mag_err_" + name.removeprefix("mag_")] for name in bands]).astype(dtype)
-    base = np.flatnonzero((mags < 90).all(axis=1))[:n_base]
-    column = {name: bands.index(name) for name in model["use_atts"]}
-    rows, row_errors = [], []
-    for i in base:
-        for feature, value in split_values(model, mags[i, [column[a] for a in model["use_atts"]]]):
+    crafted = CraftedRows.validation(dtype, n_base)
+    column = {name: crafted.bands.index(name) for name in model["use_atts"]}
+    for i in crafted.base:
+        path = crafted.mags[i, [column[a] for a in model["use_atts"]]]
+        for feature, value in split_values(model, path):
             on_split = dtype(value)
             for moved in (on_split, np.nextafter(on_split, dtype(-np.inf)), np.nextafter(on_split, dtype(np.inf))):
-                row = mags[i].copy()
+                row = crafted.mags[i].copy()
                 row[column[model["use_atts"][feature]]] = moved
-                rows.append(row)
-                row_errors.append(errors[i])
-    for b in range(len(bands)):
-        for mag, error in ((np.nan, None), (99.0, None), (99.0009, None), (99.0011, None), (None, 99.0)):
-            row, row_error = mags[base[b]].copy(), errors[base[b]].copy()
-            if mag is not None:
-                row[b] = mag
-            if error is not None:
-                row_error[b] = error
-            rows.append(row)
-            row_errors.append(row_error)
-    mags, errors = np.array(rows, dtype=dtype), np.array(row_errors, dtype=dtype)
-    columns = {name: mags[:, k].copy() for k, name in enumerate(bands)}
-    columns.update({"mag_err_" + name.removeprefix("mag_"): errors[:, k].copy() for k, name in enumerate(bands)})
-    return columns
+                crafted.add(row, crafted.errors[i])
+    crafted.add_band_cases([(mag, None) for mag in (np.nan, 99.0, 99.0009, 99.0011)] + [(None, 99.0)])
+    return crafted.columns()
 
 
 # The second case also evaluates on a grid other than the model's: wider than its zmax, coarser.
@@ -125,21 +110,10 @@ def crafted_rows(model: dict[str, Any], dtype: type, n_base: int = 25) -> dict[s
     (np.float64, float("nan"), {"zmin": 0.0, "zmax": 3.2, "nzbins": 161}),
 ])
 def test_objects_on_the_splits_reach_rails_leaves(tmp_path, model, dtype, nondetect_val, grid):
-    """pzmpi's RAIL path (RAIL's own ``_process_chunk``) and the native path on the same crafted magnitudes."""
-    config = load_config(write_config(
-        tmp_path / "run.toml", input=object_input("unused"), output={"folder": "unused"},
-        cleaning={"magnitude_dtype": np.dtype(dtype).name, "nondetect_val": nondetect_val},
-        estimator={"name": "tpz", "model": str(model), "implementation": "native", **grid}))
-    columns = crafted_rows(load_model(model), dtype)
-    reference = RailEstimator(config).estimate(columns).pdfs
-    native_estimator = make_estimator(config)
-    assert isinstance(native_estimator, NativeTPZ)
-    native = native_estimator.estimate(columns).pdfs
-    assert native.shape == reference.shape == (len(columns["mag_u_lsst"]), config.estimator.nzbins)
-    assert np.isfinite(reference).all()
-    run_grid = redshift_grid(config)
-    assert_same_pdfs(native, reference, point_estimates(native, run_grid)["zmode"],
-                     point_estimates(reference, run_grid)["zmode"])
+    reference, native, _, config = both_paths_on_rows(tmp_path, "tpz", model, crafted_rows(load_model(model), dtype),
+                                                      dtype, nondetect_val, grid, NativeTPZ)
+    assert np.isfinite(reference.pdfs).all()
+    assert_same_pdfs_on_grid(native.pdfs, reference.pdfs, config)
 
 
 def load_model(path: Path) -> dict[str, Any]:

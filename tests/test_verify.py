@@ -208,18 +208,23 @@ def test_checksum_and_row_count_against_expectations(tmp_path, reference):
     assert "the release record 301" in result["issues"][1]["message"]
 
 
-def test_missing_column_changed_type_and_bad_photometry(tmp_path, reference):
-    table = object_catalog(ROWS, "dp02", seed=1)
+@pytest.mark.parametrize("style", ["dp02", "dp1"])
+def test_missing_column_changed_type_and_bad_photometry(tmp_path, style):
+    """DP0.2 (float64 fluxes) and DP1 (float32 fluxes, each file checked against its own release's schema)."""
+    reference = schema_of(object_catalog(1, style, seed=0))
+    table = object_catalog(ROWS, style, seed=1)
     dropped = write(tmp_path / "drop.parquet", table.drop_columns(["r_cModelFlux"]))
     result = check(dropped, reference).result
     assert kinds(result) == [("required_columns", "r_cModelFlux"), ("schema", "r_cModelFlux")]
     assert result["missing_required"] == ["r_cModelFlux"] and "r_cModelFlux" not in result["photometry"]
 
     index = table.schema.get_field_index("i_cModelFlux")
-    recast = table.set_column(index, "i_cModelFlux", table["i_cModelFlux"].cast(pa.float32()))
+    stored, other = (pa.float64(), pa.float32()) if style == "dp02" else (pa.float32(), pa.float64())
+    assert table.schema.field(index).type == stored
+    recast = table.set_column(index, "i_cModelFlux", table["i_cModelFlux"].cast(other))
     result = check(write(tmp_path / "cast.parquet", recast), reference).result
     assert kinds(result) == [("schema", "i_cModelFlux")]
-    assert "type float, reference double" in result["issues"][0]["message"]
+    assert f"type {other}, reference {stored}" in result["issues"][0]["message"]
     assert result["photometry"]["i_cModelFlux"]["rows"] == ROWS
 
     result = check(write(tmp_path / "bad.parquet", with_bad_photometry(table, "g")), reference).result

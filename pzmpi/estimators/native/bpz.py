@@ -25,6 +25,7 @@ from pzmpi.config import Config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
+from pzmpi.estimators.native.numpy_sums import PAIRWISE_BLOCK, block_sum
 
 # desc_bpz.bpz_tools_py3: eps = 1e-300, eeps = log(eps); chi^2 - min(chi^2) is clipped at -2 eeps.
 CHI2_CLIP = -2.0 * float(np.log(1e-300))
@@ -33,7 +34,6 @@ NONDETECTED_MAG = 99.0  # what RAIL writes for a non-detection before converting
 UNOBSERVED_MAG = -99.0  # and for a band not observed at all
 UNOBSERVED_FLUX_ERR = 1e28  # an unobserved band's flux error: it leaves the fit
 PRIOR_MAG_MAX = 32.0  # the prior's reference magnitude is capped here (desc_bpz.prior_from_dict)
-SUM_BLOCK = 128  # numpy sums up to this many terms with 8 running partial sums, more by halving
 CHI2_BLOCK = 256  # models per sweep of the chi^2 sums: their partial sums stay in the L1 cache
 LOG2_E = 1.4426950408889634
 LN2_HIGH = 6.93147180369123816490e-01  # ln 2 split so that n * LN2_HIGH is exact (fdlibm's)
@@ -162,41 +162,15 @@ def gauss_kernel(width: float, step: float, nz: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _block_sum(values, start, n):  # pragma: no cover - compiled
-    """sum(values[start:start + n]) for n <= 128 in numpy's order: 8 running partial sums, then the rest."""
-    if n < 8:
-        total = -0.0
-        for k in range(start, start + n):
-            total += values[k]
-        return total
-    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
-    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
-    whole = start + n - n % 8
-    for k in range(start + 8, whole, 8):
-        r0 += values[k]
-        r1 += values[k + 1]
-        r2 += values[k + 2]
-        r3 += values[k + 3]
-        r4 += values[k + 4]
-        r5 += values[k + 5]
-        r6 += values[k + 6]
-        r7 += values[k + 7]
-    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for k in range(whole, start + n):
-        total += values[k]
-    return total
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _numpy_sum(values, start, n):  # pragma: no cover - compiled
     """sum(values[start:start + n]): numpy's order up to 128 terms, then blocks of 128 added in turn.
 
     Above 128 terms numpy halves recursively; recursion does not survive numba's
     on-disk cache, and these longer sums only normalise (a rounding apart).
     """
-    total = _block_sum(values, start, min(n, SUM_BLOCK))
-    for block in range(start + SUM_BLOCK, start + n, SUM_BLOCK):
-        total += _block_sum(values, block, min(SUM_BLOCK, start + n - block))
+    total = block_sum(values, start, min(n, PAIRWISE_BLOCK))
+    for block in range(start + PAIRWISE_BLOCK, start + n, PAIRWISE_BLOCK):
+        total += block_sum(values, block, min(PAIRWISE_BLOCK, start + n - block))
     return total
 
 
@@ -398,7 +372,7 @@ def _finish_pdf(post_z, p_min, xvals, out):  # pragma: no cover - compiled
 def _sum_templates(post, partial, post_z):  # pragma: no cover - compiled
     """post_z[z] = sum over templates of post[t, z], in numpy's order for a sum of up to 128 terms.
 
-    The same additions as ``_block_sum``, made for all redshifts at once.
+    The same additions as ``numpy_sums.block_sum``, made for all redshifts at once.
     """
     nt = post.shape[0]
     if nt < 8:
