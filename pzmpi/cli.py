@@ -11,7 +11,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pzmpi.config import Config, ConfigError, load_config, require_file
 from pzmpi.threads import pin_threads
@@ -102,12 +104,13 @@ def main(argv: list[str] | None = None) -> int:
         return _sample(args)
     if args.command == "synthetic":
         return _synthetic(args)
+    command = "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv)  # for the release's history
     if args.command == "release":
-        return _release(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
+        return _release(args, command)
     if args.command == "verify":
-        return _verify(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
+        return _verify(args, command)
     if args.command == "skinny":
-        return _skinny(args, "pzmpi " + " ".join(sys.argv[1:] if argv is None else argv))
+        return _skinny(args, command)
     overrides = list(args.overrides)
     if getattr(args, "output", None):  # relative to the working directory, as any command-line path
         overrides.append(f"output.folder={json.dumps(os.path.abspath(args.output))}")
@@ -132,14 +135,30 @@ def _run(config_path: str, overrides: list[str]) -> int:
         require_file(config.estimator.model, "estimator.model", config.source)
     except ConfigError as error:
         problem = str(error)
-    try:
-        mpi.agree(comm, problem)  # a file one node cannot see must not leave the others waiting
-        assert config is not None
+    if config is not None:
         pin_threads(config.run.threads_per_rank)
-        with mpi.exception_guard(comm):
-            from pzmpi import engine
 
-            return engine.run(config, comm)
+    def run_engine() -> int:
+        from pzmpi import engine
+
+        assert config is not None
+        return engine.run(config, comm)
+
+    return _agree_then_run(comm, problem, run_engine)  # a file one node cannot see must not leave the others waiting
+
+
+def _agree_then_run(comm: Any, problem: str | None, job: Callable[[], int]) -> int:
+    """Collective: all ranks learn whether any found a configuration problem, then run ``job`` or exit 2 alike.
+
+    ``job`` runs under the exception guard: an exception on any rank aborts the
+    whole job. A problem is printed once, by rank 0.
+    """
+    from pzmpi import mpi
+
+    try:
+        mpi.agree(comm, problem)
+        with mpi.exception_guard(comm):
+            return job()
     except mpi.AgreedError as error:
         return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
     return 1  # pragma: no cover - exception_guard aborts
@@ -223,14 +242,12 @@ def _verify(args: argparse.Namespace, command: str) -> int:
         options = verify.resolve_options(args.manifest, args.required)
     except ConfigError as error:
         problem = str(error)
-    try:
-        mpi.agree(comm, problem)
+
+    def check_release() -> int:
         assert release is not None and options is not None
-        with mpi.exception_guard(comm):
-            return verify.run(comm, release, options, command)
-    except mpi.AgreedError as error:
-        return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
-    return 1  # pragma: no cover - exception_guard aborts
+        return verify.run(comm, release, options, command)
+
+    return _agree_then_run(comm, problem, check_release)
 
 
 def _skinny(args: argparse.Namespace, command: str) -> int:
@@ -253,16 +270,14 @@ def _skinny(args: argparse.Namespace, command: str) -> int:
             release = Release.open(releases_root(args.releases), args.name)
     except ConfigError as error:
         problem = str(error)
-    try:
-        mpi.agree(comm, problem)
-        assert config is not None and release is not None
-        with mpi.exception_guard(comm):
-            from pzmpi import skinny
 
-            return skinny.run(config, release, comm, command)
-    except mpi.AgreedError as error:
-        return _config_error(error, printing=comm.Get_rank() == mpi.ROOT)
-    return 1  # pragma: no cover - exception_guard aborts
+    def make_tables() -> int:
+        from pzmpi import skinny
+
+        assert config is not None and release is not None
+        return skinny.run(config, release, comm, command)
+
+    return _agree_then_run(comm, problem, make_tables)
 
 
 def _synthetic(args: argparse.Namespace) -> int:
