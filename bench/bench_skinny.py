@@ -51,8 +51,9 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from pzmpi.cleaning import ZP_NJY  # noqa: E402
 from pzmpi.config import LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS  # noqa: E402
-from pzmpi.skinny import (InputFooter, convert_batch, iter_row_range, output_schema, process_piece,  # noqa: E402
+from pzmpi.skinny import (InputFooter, convert_batch, output_schema, process_piece,  # noqa: E402
                           result_settings, split_inputs)
+from pzmpi.reader import iter_row_range  # noqa: E402
 from pzmpi.skinny_config import build_skinny_config  # noqa: E402
 from pzmpi.synthetic import object_catalog  # noqa: E402
 from pzmpi.threads import pin_threads  # noqa: E402

@@ -1,7 +1,9 @@
-"""Reading: stream one piece of a parquet file, only the needed columns, chunk by chunk.
+"""Reading: stream a row range of a parquet file, only the needed columns, chunk by chunk.
 
 Memory per rank is bounded by the chunk size, never by the file size: pyarrow
-decodes the piece's row groups in batches of ``rows_per_chunk`` rows.
+decodes the range's row groups in batches of ``rows_per_chunk`` rows.
+``iter_row_range`` is the one reader, shared by ``pzmpi run`` (pieces of whole
+row groups, ``iter_chunks``) and ``pzmpi skinny`` (any row range).
 """
 
 from __future__ import annotations
@@ -39,21 +41,35 @@ def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterat
         id_type = parquet.schema_arrow.field(columns[0]).type
         if not pa.types.is_integer(id_type):
             raise InputFileError(f"{piece.path}: id column {columns[0]} has type {id_type}, expected an integer")
-        batches = parquet.iter_batches(
-            batch_size=rows_per_chunk,
-            row_groups=range(piece.row_group_start, piece.row_group_stop),
-            columns=columns,
-            use_threads=False,
-        )
-        while True:
-            try:
-                batch = next(batches)
-            except StopIteration:
-                return
-            except (OSError, pa.ArrowException) as error:
-                raise InputFileError(f"{piece.path}: cannot decode rows of row groups "
-                                     f"{piece.row_group_start}-{piece.row_group_stop - 1}: {error}") from None
+        for batch in iter_row_range(parquet, piece.path, columns, piece.row_start, piece.row_stop, rows_per_chunk):
             yield {name: _to_numpy(piece.path, name, batch.column(name)) for name in columns}
+
+
+def iter_row_range(parquet: pq.ParquetFile, path: str, columns: list[str], row_start: int, row_stop: int,
+                   rows_per_chunk: int) -> Iterator[pa.RecordBatch]:
+    """Stream rows ``[row_start, row_stop)`` of an open file, ``rows_per_chunk`` at a time, only ``columns``."""
+    metadata = parquet.metadata
+    offsets = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
+    first = int(np.searchsorted(offsets, row_start, side="right")) - 1
+    last = int(np.searchsorted(offsets, row_stop, side="left"))
+    skip, remaining = row_start - int(offsets[first]), row_stop - row_start
+    batches = parquet.iter_batches(batch_size=rows_per_chunk, row_groups=range(first, last), columns=columns,
+                                   use_threads=False)
+    while remaining > 0:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            raise InputFileError(f"{path}: {remaining} fewer rows than its footer announces") from None
+        except (OSError, pa.ArrowException) as error:
+            raise InputFileError(f"{path}: cannot decode rows {row_start}-{row_stop} "
+                                 f"(row groups {first}-{last - 1}): {error}") from None
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch = batch.slice(skip, remaining)
+        skip = 0
+        remaining -= batch.num_rows
+        yield batch
 
 
 def _to_numpy(path: str, name: str, column: pa.Array) -> np.ndarray:

@@ -26,7 +26,6 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from pzmpi.errors import ConfigError, InputFileError
 from pzmpi.plan import assign_pieces
 from pzmpi.progress import ProgressReporter
 from pzmpi.provenance import sha256_of_file
-from pzmpi.reader import check_columns
+from pzmpi.reader import check_columns, iter_row_range
 from pzmpi.release import Release
 from pzmpi.skinny_config import SkinnyConfig
 from pzmpi.writer import write_text_atomically
@@ -159,33 +158,6 @@ def check_schema(path: str, schema: pa.Schema, config: SkinnyConfig) -> None:
             problems.append(f"column {name} has type {kind}, expected {expected}")
     if problems:
         raise InputFileError(f"{path}: {'; '.join(problems)}")
-
-
-def iter_row_range(parquet: pq.ParquetFile, path: str, columns: list[str], row_start: int, row_stop: int,
-                   rows_per_chunk: int) -> Iterator[pa.RecordBatch]:
-    """Stream rows ``[row_start, row_stop)`` of an open file, ``rows_per_chunk`` at a time, only ``columns``."""
-    metadata = parquet.metadata
-    offsets = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
-    first = int(np.searchsorted(offsets, row_start, side="right")) - 1
-    last = int(np.searchsorted(offsets, row_stop, side="left"))
-    skip, remaining = row_start - int(offsets[first]), row_stop - row_start
-    batches = parquet.iter_batches(batch_size=rows_per_chunk, row_groups=range(first, last), columns=columns,
-                                   use_threads=False)
-    while remaining > 0:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            raise InputFileError(f"{path}: {remaining} fewer rows than its footer announces") from None
-        except (OSError, pa.ArrowException) as error:
-            raise InputFileError(f"{path}: cannot decode rows {row_start}-{row_stop} "
-                                 f"(row groups {first}-{last - 1}): {error}") from None
-        if skip >= batch.num_rows:
-            skip -= batch.num_rows
-            continue
-        batch = batch.slice(skip, remaining)
-        skip = 0
-        remaining -= batch.num_rows
-        yield batch
 
 
 @dataclass

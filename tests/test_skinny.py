@@ -19,8 +19,9 @@ from pzmpi.cleaning import clean_chunk
 from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, ConfigError, InputConfig
 from pzmpi.dustmap import ICRS_TO_GALACTIC, UNSEEN, load_map, nside_of, read_fits_column, sky_to_pixels
 from pzmpi.errors import InputFileError
+from pzmpi.reader import iter_row_range
 from pzmpi.release import Release, catalog_files, describe_file
-from pzmpi.skinny import (InputFooter, check_schema, convert_batch, iter_row_range, mag_column, magerr_column,
+from pzmpi.skinny import (InputFooter, check_schema, convert_batch, mag_column, magerr_column,
                           split_inputs)
 from pzmpi.skinny_config import build_skinny_config
 from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
