@@ -7,6 +7,7 @@ numbers. Both PDFs are compared in float64 on the run's grid.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,31 @@ def assert_same_pdfs_on_grid(native: np.ndarray, reference: np.ndarray, config: 
     grid = redshift_grid(config)
     assert_same_pdfs(native, reference, point_estimates(native, grid)["zmode"],
                      point_estimates(reference, grid)["zmode"])
+
+
+def assert_pdfs_do_not_depend_on_the_chunking(name: str, model: Path, folder: Path) -> None:
+    """The validation file at once, in 7,000-row and in 333-row calls: the same PDFs, bit for bit."""
+    whole, _, _ = native_estimate(name, model, folder, rows_per_call=20449)
+    for rows in (7000, 333):
+        np.testing.assert_array_equal(native_estimate(name, model, folder, rows_per_call=rows)[0], whole)
+
+
+def load_model(path: Path) -> Any:
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def saved_model(content: Any, folder: Path) -> Path:
+    """``content`` pickled as a model file in ``folder``."""
+    path = folder / "tampered.pkl"
+    with open(path, "wb") as handle:
+        pickle.dump(content, handle)
+    return path
+
+
+def tampered(source: Path, folder: Path, **attributes: Any) -> Path:
+    """A copy of a model object (FlexZBoost's, GPz's) with some of its attributes changed."""
+    content = load_model(source)
+    for name, value in attributes.items():
+        setattr(content, name, value)
+    return saved_model(content, folder)

@@ -2,18 +2,24 @@
 
 from pathlib import Path
 
+import pytest
+
 from pzmpi.config import SCHEMA, load_config
 from pzmpi.skinny_config import SKINNY_SCHEMA
 
 DOCS = Path(__file__).parent.parent / "docs"
 
 
-def test_every_configuration_key_is_documented():
-    text = (DOCS / "configuration.md").read_text()
-    for section, keys in SCHEMA.items():
-        body = text.split(f"## [{section}]", 1)[1].split("\n## ", 1)[0]
+@pytest.mark.parametrize("document, schema, heading", [
+    ("configuration.md", SCHEMA, "## "),
+    ("skinny.md", SKINNY_SCHEMA, "### "),
+])
+def test_every_configuration_key_is_documented(document, schema, heading):
+    text = (DOCS / document).read_text()
+    for section, keys in schema.items():
+        body = text.split(f"{heading}[{section}]", 1)[1].split(f"\n{heading}", 1)[0]
         for key in keys:
-            assert f"| `{key}` |" in body, f"{section}.{key} is missing from docs/configuration.md"
+            assert f"| `{key}` |" in body, f"{section}.{key} is missing from docs/{document}"
 
 
 def test_example_configurations_are_valid():
@@ -21,11 +27,3 @@ def test_example_configurations_are_valid():
     assert examples
     for path in examples:
         load_config(path)
-
-
-def test_every_skinny_configuration_key_is_documented():
-    text = (DOCS / "skinny.md").read_text()
-    for section, keys in SKINNY_SCHEMA.items():
-        body = text.split(f"### [{section}]", 1)[1].split("\n### ", 1)[0]
-        for key in keys:
-            assert f"| `{key}` |" in body, f"{section}.{key} is missing from docs/skinny.md"

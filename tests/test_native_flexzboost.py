@@ -8,16 +8,14 @@ RAIL's own ``_process_chunk`` in float32 and float64, on the model's grid and an
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from conftest import object_input, write_config
-from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
-                          native_estimate, rail_reference)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs, load_model,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, native_estimate,
+                          rail_reference, tampered)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
@@ -27,18 +25,6 @@ from pzmpi.estimators.native.numpy_sums import block_sum, pairwise_sum, summatio
 pytestmark = pytest.mark.slow
 
 GRID = np.linspace(0.0, 3.0, 301)
-
-
-def tampered(source: Path, folder: Path, **changes: Any) -> Path:
-    """A copy of the FlexZBoost model (a flexcode ``FlexCodeModel``) with some attributes changed."""
-    with open(source, "rb") as handle:
-        content = pickle.load(handle)
-    for name, value in changes.items():
-        setattr(content, name, value)
-    path = folder / "tampered.pkl"
-    with open(path, "wb") as handle:
-        pickle.dump(content, handle)
-    return path
 
 
 @pytest.mark.parametrize("representation", ["interp", "flexzboost"])
@@ -55,8 +41,7 @@ def test_test_model_matches_rail_estimate(tmp_path, models, representation):
                                      {"bump_threshold": 0.05, "sharpen_alpha": 2.3}])
 def test_models_with_other_post_processing_match_rail_estimate(tmp_path, models, changes):
     """flexcode's tuning may keep no bump threshold or no sharpening: each branch of the post-processing."""
-    with open(models["flexzboost"], "rb") as handle:
-        trained = pickle.load(handle)
+    trained = load_model(models["flexzboost"])
     assert trained.bump_threshold is not None and trained.sharpen_alpha is not None
     model = tampered(models["flexzboost"], tmp_path, **changes)
     reference, reference_mode = rail_reference("flexzboost", model, GRID, tmp_path / "rail.hdf5")
@@ -65,10 +50,7 @@ def test_models_with_other_post_processing_match_rail_estimate(tmp_path, models,
 
 
 def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
-    whole, _, _ = native_estimate("flexzboost", models["flexzboost"], tmp_path, rows_per_call=20449)
-    for rows in (7000, 333):
-        chunked, _, _ = native_estimate("flexzboost", models["flexzboost"], tmp_path, rows_per_call=rows)
-        np.testing.assert_array_equal(chunked, whole)
+    assert_pdfs_do_not_depend_on_the_chunking("flexzboost", models["flexzboost"], tmp_path)
 
 
 def crafted_rows(dtype: type) -> dict[str, np.ndarray]:

@@ -8,9 +8,8 @@ bad errors) go through RAIL's own ``_process_chunk`` in float32 and float64.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -18,8 +17,9 @@ from rail.estimation.algos.gpz import _prepare_data
 from scipy import stats
 
 from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
-from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
-                          native_estimate, rail_reference)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, native_estimate,
+                          rail_reference, tampered)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
@@ -78,9 +78,7 @@ def test_other_models_match_rail_estimate(tmp_path, train_gpz, key):
 
 
 def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
-    whole, _, _ = native_estimate("gpz", models["gpz"], tmp_path, rows_per_call=20449)
-    for rows in (7000, 333):
-        np.testing.assert_array_equal(native_estimate("gpz", models["gpz"], tmp_path, rows_per_call=rows)[0], whole)
+    assert_pdfs_do_not_depend_on_the_chunking("gpz", models["gpz"], tmp_path)
 
 
 def crafted_rows(dtype: type) -> dict[str, np.ndarray]:
@@ -128,18 +126,6 @@ def test_a_variance_that_is_not_positive_or_finite_gives_nan():
     out = np.empty((4, GRID.size))
     _gaussians(np.array([1.0, 1.0, np.nan, 1.0]), np.array([0.0, -1.0, 0.1, np.inf]), 0.0, 0.01, out)
     assert np.isnan(out).all()
-
-
-def tampered(model: Path, folder: Path, **changes: object) -> Path:
-    """A copy of the GPz model with some of its attributes changed."""
-    with open(model, "rb") as handle:
-        content: Any = pickle.load(handle)
-    for name, value in changes.items():
-        setattr(content, name, value)
-    path = folder / "tampered.pkl"
-    with open(path, "wb") as handle:
-        pickle.dump(content, handle)
-    return path
 
 
 @pytest.mark.parametrize("changes, bands, params, message", [

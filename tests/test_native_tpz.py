@@ -8,7 +8,6 @@ RAIL's trees send it to, in float32 and float64, with non-detections and NaNs.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import object_input, run_pzmpi, write_config
-from native_check import (CraftedRows, assert_same_pdfs, assert_same_pdfs_on_grid, both_paths_on_rows,
-                          native_estimate, rail_reference)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, load_model, native_estimate,
+                          rail_reference, saved_model)
 from pzmpi.config import load_config
 from pzmpi.errors import ConfigError
 from pzmpi.estimators.factory import make_estimator
@@ -59,6 +59,10 @@ def test_pdfs_match_rail_estimate(tmp_path, model):
     native, native_mode, extras = native_estimate("tpz", model, tmp_path)
     assert extras == {}
     assert_same_pdfs(native, reference, native_mode, reference_mode)
+
+
+def test_an_objects_pdf_does_not_depend_on_the_chunking(tmp_path, models):
+    assert_pdfs_do_not_depend_on_the_chunking("tpz", models["tpz"], tmp_path)
 
 
 def split_values(model: dict[str, Any], x: np.ndarray) -> list[tuple[int, float]]:
@@ -114,18 +118,6 @@ def test_objects_on_the_splits_reach_rails_leaves(tmp_path, model, dtype, nondet
                                                       dtype, nondetect_val, grid, NativeTPZ)
     assert np.isfinite(reference.pdfs).all()
     assert_same_pdfs_on_grid(native.pdfs, reference.pdfs, config)
-
-
-def load_model(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as handle:
-        return pickle.load(handle)
-
-
-def saved_model(content: dict[str, Any], folder: Path) -> Path:
-    path = folder / "tampered.pkl"
-    with open(path, "wb") as handle:
-        pickle.dump(content, handle)
-    return path
 
 
 def validation_magnitudes(rows: int) -> dict[str, np.ndarray]:
