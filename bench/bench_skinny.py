@@ -1,6 +1,7 @@
 """Skinny-table rows/s on one core: pzmpi's kernels against the pandas way pz-compute does it (target: >= 5x).
 
-    python bench/bench_skinny.py [--rows 100000] [--files 2] [--repeats 3] [--decimals -1] [--core 1]
+    python bench/bench_skinny.py [--rows 100000] [--files 2] [--repeats 15] [--decimals -1]
+                                 [--compression snappy] [--core 1]
 
 Both implementations run in this one process, pinned to one core with every
 thread pool at 1 thread, on the same synthetic catalogs (``pzmpi.synthetic``,
@@ -23,7 +24,12 @@ column-wise dereddening, optional ``round``, then a pandas write
 conversion is given pzmpi's policy with pandas/numpy column operations, because
 pz-compute's own (f = 0 to +inf, f < 0 to NaN with a negative error) is the bug
 the skinny command fixes. pzmpi's side is what one rank of ``pzmpi skinny`` does
-for each piece (``pzmpi.skinny.process_piece``), sha256 of the outputs included.
+for its pieces (``pzmpi.skinny.process_pieces``), sha256 of the outputs included.
+
+Timing: CPU time of each way, the two run in pairs (the order alternating), the
+rows/s from the best run of each and the ratio from the median of the paired
+ratios, with their range: on a shared machine a single pair can be off by 2x.
+``--compression`` sets both ways' output codec.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from math import ceil
 from pathlib import Path
 
@@ -51,10 +58,10 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from pzmpi.cleaning import ZP_NJY  # noqa: E402
 from pzmpi.config import LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS  # noqa: E402
-from pzmpi.skinny import (InputFooter, convert_batch, output_schema, process_piece,  # noqa: E402
+from pzmpi.skinny import (InputFooter, convert_batch, encode_parquet, output_schema, process_pieces,  # noqa: E402
                           result_settings, split_inputs)
 from pzmpi.reader import iter_row_range  # noqa: E402
-from pzmpi.skinny_config import build_skinny_config  # noqa: E402
+from pzmpi.skinny_config import COMPRESSIONS, build_skinny_config  # noqa: E402
 from pzmpi.synthetic import object_catalog  # noqa: E402
 from pzmpi.threads import pin_threads  # noqa: E402
 
@@ -64,6 +71,14 @@ PZ_COMPUTE_BUFFER = 1 << 20
 PZ_COMPUTE_IMPORTS = ("import numpy, pandas, pyarrow.parquet, tables_io; "
                       "from astropy.coordinates import SkyCoord")  # rail-preprocess-parquet's, less docopt
 warnings.filterwarnings("ignore", message="The inplace keyword")  # pandas 4 deprecates what pz-compute uses
+
+
+@dataclass(frozen=True)
+class Output:
+    """What both ways are asked to write: magnitudes rounded to ``decimals`` (-1: not rounded), compressed so."""
+
+    decimals: int
+    compression: str
 
 
 def widen(table: pa.Table, style: str, total: int, seed: int) -> pa.Table:
@@ -101,23 +116,24 @@ def registered(paths: list[Path]) -> list[InputFooter]:
     return [InputFooter(p.name, str(p), p.stat().st_size, pq.read_metadata(p).num_rows) for p in paths]
 
 
-def pzmpi_way(registry: list[InputFooter], out: Path, style: str, decimals: int) -> int:
+def pzmpi_way(registry: list[InputFooter], out: Path, style: str, output: Output) -> int:
     """What one rank of ``pzmpi skinny`` does with these files; returns the rows written."""
-    raw = {"input": {"preset": style}, "output": {"folder": str(out), "resume": False, "decimals": decimals,
+    raw = {"input": {"preset": style}, "output": {"folder": str(out), "resume": False, "decimals": output.decimals,
+                                                  "compression": output.compression,
                                                   "max_rows_per_file": MAX_ROWS_PER_FILE}}
     if style == "dp1":
         raw["dereddening"] = {"method": "column"}
     config = build_skinny_config(raw, base_dir=out, source="bench")
     settings = result_settings(config)
     rows = 0
-    for piece in split_inputs(registry, config.max_rows_per_file):
-        outcome = process_piece(piece, config, None, settings["result_key"], settings["settings"])
+    pieces = split_inputs(registry, config.max_rows_per_file)
+    for _, outcome in process_pieces(pieces, config, None, settings["result_key"], settings["settings"]):
         assert not outcome.error, outcome.error
         rows += outcome.rows
     return rows
 
 
-def pandas_way(paths: list[Path], out: Path, style: str, decimals: int) -> int:
+def pandas_way(paths: list[Path], out: Path, style: str, output: Output) -> int:
     """rail-preprocess-parquet's structure, with pzmpi's non-detection policy in column operations."""
     bands = list(LSST_BANDS)
     flux_columns = [f"{b}_cModelFlux" for b in bands]
@@ -154,14 +170,15 @@ def pandas_way(paths: list[Path], out: Path, style: str, decimals: int) -> int:
                     for band, mag in zip(bands, mag_columns):
                         correction = table["ebv"].astype(np.float64) * LSST_EXTINCTION[band]  # float32 column
                         table[mag] = table[mag].where(table[mag] == 99.0, table[mag] - correction)
-                if decimals >= 0:
+                if output.decimals >= 0:
                     for mag, err in zip(mag_columns, magerr_columns):
-                        table[mag] = table[mag].round(decimals=decimals)
-                        table[err] = table[err].round(decimals=decimals)
+                        table[mag] = table[mag].round(decimals=output.decimals)
+                        table[err] = table[err].round(decimals=output.decimals)
                 for column in mag_columns + magerr_columns:
                     table[column] = table[column].astype(np.float32)
                 table = table[["objectId", "coord_ra", "coord_dec"] + mag_columns + magerr_columns]
-                table.to_parquet(out / f"{path.stem}-part{i}.parquet", index=False)
+                table.to_parquet(out / f"{path.stem}-part{i}.parquet", index=False,
+                                 compression=None if output.compression == "none" else output.compression)
                 rows += len(table)
     return rows
 
@@ -182,12 +199,14 @@ def check_agreement(pzmpi_out: Path, pandas_out: Path) -> None:
             np.testing.assert_array_equal(ours[column].to_numpy(), theirs[column].to_numpy())
 
 
-def pzmpi_split(registry: list[InputFooter], style: str, decimals: int) -> dict[str, float]:
+def pzmpi_split(registry: list[InputFooter], style: str, output: Output) -> dict[str, float]:
     """CPU seconds of pzmpi's steps for these files: Arrow's (open and decode, encode) and its own.
 
-    The same calls as ``process_piece``, timed apart; the file is written to memory only.
+    The same calls as ``process_pieces``, timed apart; the file is written to memory only.
     """
-    config = build_skinny_config({"input": {"preset": style}, "output": {"folder": "unused", "decimals": decimals},
+    config = build_skinny_config({"input": {"preset": style},
+                                  "output": {"folder": "unused", "decimals": output.decimals,
+                                             "compression": output.compression},
                                   "dereddening": {"method": "column" if style == "dp1" else "none"}},
                                  base_dir=Path("."), source="bench")
     schema = output_schema(config.bands)
@@ -202,11 +221,9 @@ def pzmpi_split(registry: list[InputFooter], style: str, decimals: int) -> dict[
         table = pa.Table.from_batches([pa.record_batch([part.columns[f.name] for f in schema], schema=schema)
                                        for part in parts])
         marks.append(time.process_time())
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, row_group_size=config.row_group_rows, compression=config.compression,
-                       use_dictionary=False)
+        content = encode_parquet(table, config)
         marks.append(time.process_time())
-        hashlib.sha256(sink.getvalue()).hexdigest()
+        hashlib.sha256(content).hexdigest()
         marks.append(time.process_time())
         for name, start, stop in zip(seconds, marks, marks[1:]):
             seconds[name] += stop - start
@@ -230,11 +247,11 @@ def process_start_seconds(core: int) -> float:
     return min(times)
 
 
-def timed(way, inputs, out: Path, style: str, decimals: int) -> tuple[float, float]:
+def timed(way, inputs, out: Path, style: str, output: Output) -> tuple[float, float]:
     """(CPU seconds, wall seconds) of one run into a fresh ``out``."""
     fresh(out)
     cpu, wall = time.process_time(), time.perf_counter()
-    way(inputs, out, style, decimals)
+    way(inputs, out, style, output)
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
@@ -242,8 +259,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100000, help="rows per catalog file")
     parser.add_argument("--files", type=int, default=2, help="catalog files per style")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs of each way (the best counts)")
+    parser.add_argument("--repeats", type=int, default=15, help="paired timed runs of the two ways")
     parser.add_argument("--decimals", type=int, default=-1, help="round magnitudes (-1: no rounding)")
+    parser.add_argument("--compression", default="snappy", choices=sorted(COMPRESSIONS),
+                        help="parquet compression of both ways' outputs")
     parser.add_argument("--styles", nargs="+", default=["dp02", "dp1"], choices=sorted(REAL_COLUMNS))
     parser.add_argument("--core", type=int, default=1, help="the CPU to pin to (taskset -c CORE)")
     parser.add_argument("--work", type=Path, default=Path("bench/results/skinny"))
@@ -253,38 +272,49 @@ def main() -> None:
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     work = args.work.resolve()
+    output = Output(args.decimals, args.compression)
     print(f"one core: CPU {sorted(os.sched_getaffinity(0))}, 1 thread per pool; pandas {pd.__version__}, "
-          f"pyarrow {pa.__version__}, numpy {np.__version__}; decimals {args.decimals}; "
-          f"rows/s from CPU time (wall time in brackets), best of {args.repeats}", flush=True)
-    print(f"{'style':<6}{'columns':>8}{'rows':>10}{'MiB':>7}{'pzmpi rows/s':>26}{'pandas rows/s':>26}{'ratio':>8}")
+          f"pyarrow {pa.__version__}, numpy {np.__version__}; decimals {args.decimals}, "
+          f"compression {args.compression}; "
+          f"rows/s from CPU time (wall time in brackets), best of {args.repeats}; ratio: median of the "
+          f"{args.repeats} paired runs (range)", flush=True)
+    print(f"{'style':<6}{'columns':>8}{'rows':>10}{'MiB':>7}{'pzmpi rows/s':>26}{'pandas rows/s':>26}{'ratio':>8}"
+          f"{'range':>10}")
     ratios, pandas_rates, splits = [], {}, []
     for style in args.styles:
         paths = make_catalog(work / "catalogs" / style, style, args.files, args.rows)
         registry = registered(paths)
         size = sum(p.stat().st_size for p in paths) / 2**20
         ours, theirs = work / "out-pzmpi" / style, work / "out-pandas" / style
-        pzmpi_way(registry[:1], fresh(ours), style, args.decimals)  # warm-up: numba's cache, the page cache
-        pandas_way(paths[:1], fresh(theirs), style, args.decimals)
+        ways = {"pzmpi": (pzmpi_way, registry), "pandas": (pandas_way, paths)}
+        outs = {"pzmpi": ours, "pandas": theirs}
+        pzmpi_way(registry[:1], fresh(ours), style, output)  # warm-up: numba's cache, the page cache
+        pandas_way(paths[:1], fresh(theirs), style, output)
         check_agreement(ours, theirs)
         best = {"pzmpi": (float("inf"),) * 2, "pandas": (float("inf"),) * 2}
-        for _ in range(args.repeats):
-            runs = {"pzmpi": timed(pzmpi_way, registry, ours, style, args.decimals),
-                    "pandas": timed(pandas_way, paths, theirs, style, args.decimals)}
+        paired = []
+        for repeat in range(args.repeats):
+            order = ["pzmpi", "pandas"] if repeat % 2 == 0 else ["pandas", "pzmpi"]  # drift falls on both
+            runs = {name: timed(*ways[name], out=outs[name], style=style, output=output) for name in order}
             best = {name: tuple(min(a, b) for a, b in zip(best[name], runs[name])) for name in best}
+            paired.append(runs["pandas"][0] / runs["pzmpi"][0])
         rows = args.files * args.rows
-        ratio = best["pandas"][0] / best["pzmpi"][0]
+        ratio = float(np.median(paired))
         ratios.append(ratio)
         pandas_rates[style] = rows / best["pandas"][0]
         rates = {name: f"{rows / cpu:,.0f} ({rows / wall:,.0f})" for name, (cpu, wall) in best.items()}
         print(f"{style:<6}{REAL_COLUMNS[style]:>8}{rows:>10,}{size:>7.0f}{rates['pzmpi']:>26}{rates['pandas']:>26}"
-              f"{ratio:>7.1f}x", flush=True)
-        splits.append((style, pzmpi_split(registry, style, args.decimals)))
+              f"{ratio:>7.1f}x{min(paired):>6.1f}-{max(paired):.1f}x", flush=True)
+        steps = [pzmpi_split(registry, style, output) for _ in range(args.repeats)]
+        splits.append((style, {name: min(step[name] for step in steps) for name in steps[0]}, best["pandas"][0]))
     print(f"target: pzmpi >= 5x the pandas way per core: {'met' if min(ratios) >= 5 else 'NOT met'} "
-          f"(lowest ratio {min(ratios):.1f}x)")
-    for style, seconds in splits:
+          f"(lowest median ratio {min(ratios):.1f}x)")
+    for style, seconds, pandas_seconds in splits:
         total = sum(seconds.values())
         print(f"pzmpi's CPU time on {style}, by step: "
-              + ", ".join(f"{name} {value / total:.0%}" for name, value in seconds.items()))
+              + ", ".join(f"{name} {value / total:.0%}" for name, value in seconds.items())
+              + f"; the ratio if all but Arrow's reading cost nothing: "
+              f"{pandas_seconds / seconds['open + decode (Arrow)']:.1f}x")
     start = process_start_seconds(args.core)
     print(f"pz-compute also starts one process per input file (srun per file in rail-slurm-preprocess.batch); "
           f"its imports take {start:.2f} s here. With that, per file of {args.rows:,} rows the pandas way makes "

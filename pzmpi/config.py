@@ -266,6 +266,11 @@ def validate_sections(raw: dict[str, Any], schema: dict[str, dict[str, Key]], so
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got a boolean")
             if not isinstance(value, spec.types):
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got {type(value).__name__} {value!r}")
+            if isinstance(value, list):  # every list key holds names: paths, bands, columns
+                for position, item in enumerate(value, start=1):
+                    if not isinstance(item, str) or not item:
+                        raise ConfigError(f"{source}: '{full}' entry {position} must be a non-empty string, "
+                                          f"got {type(item).__name__} {item!r}")
             values[section][key] = float(value) if spec.types == _NUMBER else value
     return values
 
@@ -283,6 +288,8 @@ def _check_semantics(config: Config, source: str) -> None:
         template = getattr(inp, key)
         if template and "{band}" not in template:
             raise ConfigError(f"{source}: 'input.{key}' = {template!r} must contain '{{band}}'")
+    if not inp.paths:
+        raise ConfigError(f"{source}: 'input.paths' must name at least one folder, pattern or list file")
     if not inp.bands:
         raise ConfigError(f"{source}: 'input.bands' must name at least one band")
     for key in ("extinction", "mag_limits"):

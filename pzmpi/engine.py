@@ -26,7 +26,7 @@ from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, summarize
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import iter_chunks
-from pzmpi.writer import PieceWriter, is_complete, write_index, write_text_atomically
+from pzmpi.writer import TEMP_SUFFIX, PieceWriter, is_complete, write_index, write_text_atomically
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3
@@ -110,7 +110,7 @@ def _plan_on_root(config: Config, size: int, paths: RunPaths) -> Plan:
     plan = make_plan(config.input.paths, size, config.run.max_rows_per_piece)
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
-    for leftover in paths.pieces.glob("*.inprogress"):  # from an aborted run; no rank writes yet
+    for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
         leftover.unlink()
     write_text_atomically(paths.plan, plan.to_json())
     write_text_atomically(paths.root / "config.toml", config.text)

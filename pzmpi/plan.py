@@ -163,6 +163,24 @@ def assign_pieces(piece_rows: list[int], n_ranks: int) -> list[list[int]]:
     return [sorted(indices) for indices in assignment]
 
 
+def assign_in_order(piece_rows: list[int], n_ranks: int) -> list[list[int]]:
+    """Cut the pieces, kept in plan order, into ``n_ranks`` consecutive runs of about equal rows.
+
+    A piece goes to the rank whose share of the rows holds the piece's middle
+    row, so each rank's load is within one piece of an equal share. The pieces
+    of one file stay together on as few ranks as possible, and a rank can read
+    its pieces of a file in one pass.
+    """
+    total = sum(piece_rows)
+    assignment: list[list[int]] = [[] for _ in range(n_ranks)]
+    start = 0
+    for index, rows in enumerate(piece_rows):
+        middle_twice = 2 * start + rows  # twice the middle row: integers only, hence exact and deterministic
+        assignment[min(n_ranks - 1, middle_twice * n_ranks // (2 * max(total, 1)))].append(index)
+        start += rows
+    return assignment
+
+
 def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
     """List the inputs, read their footers and assign their pieces; unreadable files are set aside."""
     files: list[InputFile] = []

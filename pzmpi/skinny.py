@@ -7,12 +7,14 @@ degrees), then ``mag_{band}`` and ``magerr_{band}`` (float32, AB) for every band
 * plan (rank 0, from the release record's row counts and sizes, no file opened):
   each input file is cut into row ranges of at most ``output.max_rows_per_file``
   rows; each range is one output file, named after the input and the range, so
-  the outputs do not depend on the number of ranks; ranges go to ranks largest
-  first. A file that changed since ``pzmpi release init`` fails with a clear error;
-* convert (each rank, chunk by chunk, reading only the needed columns): the
+  the outputs do not depend on the number of ranks; the ranges, in order, are cut
+  into one consecutive run per rank of about equal rows, so that a file's ranges
+  stay together. A file that changed since ``pzmpi release init`` fails with a clear error;
+* convert (each rank, chunk by chunk, reading only the needed columns, adjacent
+  ranges of a file in one pass): the
   primary cut, E(B-V) from a column or a HEALPix map, then ``cleaning``'s numba
   kernel ``flux_to_magnitude`` (the engine's non-detection policy), optional rounding;
-* write: one parquet file per range, under a temporary name renamed when complete,
+* write: one parquet file per range, under a temporary name, flushed and renamed when complete,
   whose metadata records the result key and the input's identity, so that a
   re-run skips it; a bad input costs only its own files (exit status 3);
 * finish (rank 0): ``manifest.json`` and ``sha256sums.txt`` of the outputs, and the
@@ -26,6 +28,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,13 +41,13 @@ from pzmpi import mpi
 from pzmpi.cleaning import flux_to_magnitude
 from pzmpi.dustmap import HealpixMap, load_map
 from pzmpi.errors import ConfigError, InputFileError
-from pzmpi.plan import assign_pieces
+from pzmpi.plan import assign_in_order
 from pzmpi.progress import ProgressReporter
 from pzmpi.provenance import sha256_of_file
 from pzmpi.reader import check_columns, iter_row_range
 from pzmpi.release import Release
 from pzmpi.skinny_config import SkinnyConfig
-from pzmpi.writer import write_text_atomically
+from pzmpi.writer import TEMP_SUFFIX, write_bytes_atomically, write_text_atomically
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3  # as 'pzmpi run'
@@ -52,7 +55,6 @@ METADATA_KEY = b"pzmpi.skinny"
 MANIFEST = "manifest.json"
 SHA256SUMS = "sha256sums.txt"
 CONFIG_COPY = "config.toml"
-TEMP_SUFFIX = ".inprogress"
 
 
 def mag_column(band: str) -> str:
@@ -64,12 +66,34 @@ def magerr_column(band: str) -> str:
 
 
 def output_schema(bands: list[str]) -> pa.Schema:
-    """Identity and position, then all magnitudes, then all errors (pz-compute's column order)."""
-    fields = [pa.field("objectId", pa.int64(), nullable=False), pa.field("coord_ra", pa.float64()),
-              pa.field("coord_dec", pa.float64())]
-    fields += [pa.field(mag_column(b), pa.float32()) for b in bands]
-    fields += [pa.field(magerr_column(b), pa.float32()) for b in bands]
+    """Identity and position, then all magnitudes, then all errors (pz-compute's column order).
+
+    No column may be null (a null flux is a non-detection, a null position
+    NaN), so every field is required: the writer then stores and computes no
+    definition levels.
+    """
+    fields = [pa.field("objectId", pa.int64(), nullable=False), pa.field("coord_ra", pa.float64(), nullable=False),
+              pa.field("coord_dec", pa.float64(), nullable=False)]
+    fields += [pa.field(mag_column(b), pa.float32(), nullable=False) for b in bands]
+    fields += [pa.field(magerr_column(b), pa.float32(), nullable=False) for b in bands]
     return pa.schema(fields)
+
+
+# The cost of each writing choice below is measured by bench/skinny_encoding.py.
+# Row-group min/max only where a reader can use them to skip row groups: id lookups and sky cuts.
+# Magnitude ranges span nearly everything in every row group, so computing them buys nothing.
+STATISTICS_COLUMNS = ["objectId", "coord_ra", "coord_dec"]
+# Rows handed to the column encoders at a time (Arrow's default is 1,024): fewer calls into them; the
+# bytes differ only in where data pages end.
+WRITE_BATCH_ROWS = 65536
+
+
+def encode_parquet(table: pa.Table, config: SkinnyConfig) -> pa.Buffer:
+    """The bytes of one skinny output file: plain-encoded (no dictionary for unique floats), compressed as set."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=config.row_group_rows, compression=config.compression,
+                   use_dictionary=False, write_statistics=STATISTICS_COLUMNS, write_batch_size=WRITE_BATCH_ROWS)
+    return sink.getvalue()
 
 
 @dataclass(frozen=True)
@@ -246,73 +270,135 @@ def finished_metadata(path: Path, identity: dict[str, Any]) -> dict[str, Any] | 
     return recorded if all(recorded.get(k) == v for k, v in identity.items()) else None
 
 
-def process_piece(piece: SkinnyPiece, config: SkinnyConfig, dust: HealpixMap | None, result_key: str,
-                  settings: dict[str, Any]) -> PieceOutcome:
-    """Convert and write one piece, or keep its finished output; a bad input is returned as a failure."""
-    folder = Path(config.folder)
-    final = folder / piece.output_name
-    identity = piece.identity(result_key)
-    outcome = PieceOutcome(piece.output_name, piece.input_name)
-    recorded = finished_metadata(final, identity) if config.resume else None
-    if recorded is not None:
-        outcome.rows, outcome.skipped = recorded["rows"], True
-        outcome.nondetections, outcome.bad_ebv = recorded["nondetections"], recorded["bad_ebv"]
-        outcome.sha256 = sha256_of_file(final)
-        return outcome
-    temp = final.with_name(final.name + TEMP_SUFFIX)
-    try:
-        parts = _convert_piece(piece, config, dust, outcome)
-        table = pa.Table.from_batches(parts, schema=output_schema(config.bands)) if parts else \
-            output_schema(config.bands).empty_table()
-        recorded = {**identity, "rows": table.num_rows, "nondetections": outcome.nondetections,
-                    "bad_ebv": outcome.bad_ebv, "settings": settings}
-        table = table.replace_schema_metadata({METADATA_KEY: json.dumps(recorded, sort_keys=True)})
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink, row_group_size=config.row_group_rows, compression=config.compression,
-                       use_dictionary=False)
-        content = sink.getvalue()
-        outcome.sha256 = hashlib.sha256(content).hexdigest()  # of exactly the bytes written
-        with open(temp, "wb") as handle:
-            handle.write(content)
-        os.replace(temp, final)
-    except InputFileError as error:
-        temp.unlink(missing_ok=True)
-        final.unlink(missing_ok=True)  # an older output under this name no longer matches its input
-        message = str(error)
-        outcome.error = message if piece.path in message else f"{piece.path}: {message}"
-        return outcome
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    outcome.rows = table.num_rows
-    return outcome
+def process_pieces(pieces: list[SkinnyPiece], config: SkinnyConfig, dust: HealpixMap | None, result_key: str,
+                   settings: dict[str, Any]) -> Iterator[tuple[SkinnyPiece, PieceOutcome]]:
+    """Convert and write pieces given in plan order, yielding each one's outcome as it is done.
+
+    Adjacent pieces of one file are read in a single pass: the footer is parsed
+    once and no row group is decoded twice. A finished output is kept when
+    resuming. A bad input fails only the pieces it spoils: reading starts again
+    after a piece that failed.
+    """
+    todo = []
+    for piece in pieces:
+        kept = _finished_outcome(piece, config, result_key)
+        if kept is None:
+            todo.append(piece)
+        else:
+            yield piece, kept
+    for run in adjacent_runs(todo):
+        alone = False  # after a failure, the piece that failed is read by itself to tell whether it is spoilt
+        while run:
+            segment = run[:1] if alone else run
+            done = 0
+            try:
+                with _open_input(segment[0], config) as parquet:
+                    batches = iter_row_range(parquet, segment[0].path, config.input_columns(), segment[0].row_start,
+                                             segment[-1].row_stop, config.rows_per_chunk)
+                    for piece, group in zip(segment, regroup_rows(batches, [p.num_rows for p in segment])):
+                        outcome = _write_piece(piece, group, config, dust, result_key, settings)
+                        done += 1
+                        yield piece, outcome
+                alone = False
+            except InputFileError as error:
+                if len(segment) > 1:  # a chunk can span pieces: the error may belong to a later one
+                    alone = True
+                else:
+                    yield segment[0], _failed_outcome(segment[0], config, error)
+                    done, alone = 1, False
+            run = run[done:]
 
 
-def _convert_piece(piece: SkinnyPiece, config: SkinnyConfig, dust: HealpixMap | None,
-                   outcome: PieceOutcome) -> list[pa.RecordBatch]:
+def adjacent_runs(pieces: list[SkinnyPiece]) -> list[list[SkinnyPiece]]:
+    """Split pieces into runs where each piece of a file starts at the row where the previous one stops."""
+    runs: list[list[SkinnyPiece]] = []
+    for piece in pieces:
+        if runs and runs[-1][-1].path == piece.path and runs[-1][-1].row_stop == piece.row_start:
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+    return runs
+
+
+def regroup_rows(batches: Iterator[pa.RecordBatch], sizes: list[int]) -> Iterator[list[pa.RecordBatch]]:
+    """Cut a stream of batches into consecutive groups of exactly ``sizes[i]`` rows, lazily.
+
+    The stream must hold at least ``sum(sizes)`` rows (``iter_row_range`` raises
+    when a file holds fewer); a group is yielded as soon as its last row is read.
+    """
+    pending: pa.RecordBatch | None = None
+    for size in sizes:
+        group: list[pa.RecordBatch] = []
+        needed = size
+        while needed > 0:
+            batch = pending if pending is not None else next(batches)
+            pending = None
+            if batch.num_rows > needed:
+                batch, pending = batch.slice(0, needed), batch.slice(needed)
+            group.append(batch)
+            needed -= batch.num_rows
+        yield group
+
+
+def _finished_outcome(piece: SkinnyPiece, config: SkinnyConfig, result_key: str) -> PieceOutcome | None:
+    """The outcome of a finished output a re-run keeps, or None when the piece is to be made."""
+    final = Path(config.folder) / piece.output_name
+    recorded = finished_metadata(final, piece.identity(result_key)) if config.resume else None
+    if recorded is None:
+        return None
+    return PieceOutcome(piece.output_name, piece.input_name, rows=recorded["rows"], sha256=sha256_of_file(final),
+                        skipped=True, nondetections=recorded["nondetections"], bad_ebv=recorded["bad_ebv"])
+
+
+def _failed_outcome(piece: SkinnyPiece, config: SkinnyConfig, error: InputFileError) -> PieceOutcome:
+    """A piece whose input is bad: its error, with the file named, and no output file left under its name."""
+    (Path(config.folder) / piece.output_name).unlink(missing_ok=True)  # an older output no longer matches
+    message = str(error)
+    return PieceOutcome(piece.output_name, piece.input_name,
+                        error=message if piece.path in message else f"{piece.path}: {message}")
+
+
+def _open_input(piece: SkinnyPiece, config: SkinnyConfig) -> pq.ParquetFile:
+    """The piece's catalog file, opened, once it is known to be the file registered, with the columns needed."""
     try:
         size = os.path.getsize(piece.path)
         parquet = pq.ParquetFile(piece.path, pre_buffer=True)  # coalesced reads of the needed column chunks
     except Exception as error:  # a missing file, or one of pyarrow's several errors for a damaged one
         raise InputFileError(f"{piece.path}: cannot open: {error}") from None
-    schema = output_schema(config.bands)
-    parts: list[pa.RecordBatch] = []
-    outcome.nondetections = {band: 0 for band in config.bands}
-    with parquet:
+    try:
         rows = parquet.metadata.num_rows
         if (size, rows) != (piece.input_size, piece.input_rows):
             raise InputFileError(f"{piece.path}: {size} bytes and {rows} rows, where the release record has "
                                  f"{piece.input_size} bytes and {piece.input_rows} rows: the file changed since "
                                  "'pzmpi release init'")
         check_schema(piece.path, parquet.schema_arrow, config)
-        for batch in iter_row_range(parquet, piece.path, config.input_columns(), piece.row_start, piece.row_stop,
-                                    config.rows_per_chunk):
-            converted = convert_batch(batch, piece.path, config, dust)
-            parts.append(pa.record_batch([converted.columns[f.name] for f in schema], schema=schema))
-            outcome.bad_ebv += converted.bad_ebv
-            for band, count in converted.nondetections.items():
-                outcome.nondetections[band] += count
-    return parts
+    except BaseException:
+        parquet.close()
+        raise
+    return parquet
+
+
+def _write_piece(piece: SkinnyPiece, batches: list[pa.RecordBatch], config: SkinnyConfig, dust: HealpixMap | None,
+                 result_key: str, settings: dict[str, Any]) -> PieceOutcome:
+    """Convert one piece's input rows and write its output file atomically, with its checksum."""
+    schema = output_schema(config.bands)
+    outcome = PieceOutcome(piece.output_name, piece.input_name, nondetections={band: 0 for band in config.bands})
+    parts = []
+    for batch in batches:
+        converted = convert_batch(batch, piece.path, config, dust)
+        parts.append(pa.record_batch([converted.columns[f.name] for f in schema], schema=schema))
+        outcome.bad_ebv += converted.bad_ebv
+        for band, count in converted.nondetections.items():
+            outcome.nondetections[band] += count
+    table = pa.Table.from_batches(parts, schema=schema)  # chunking does not change the bytes written
+    recorded = {**piece.identity(result_key), "rows": table.num_rows, "nondetections": outcome.nondetections,
+                "bad_ebv": outcome.bad_ebv, "settings": settings}
+    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(recorded, sort_keys=True)})
+    content = encode_parquet(table, config)
+    outcome.sha256 = hashlib.sha256(content).hexdigest()  # of exactly the bytes written
+    write_bytes_atomically(Path(config.folder) / piece.output_name, content)
+    outcome.rows = table.num_rows
+    return outcome
 
 
 @dataclass(frozen=True)
@@ -347,9 +433,9 @@ def run(config: SkinnyConfig, release: Release, comm: mpi.Comm, command: str) ->
         reporter = ProgressReporter(plan.total_rows, sys.stderr, sys.stderr.isatty(), 30.0)
     progress = mpi.ProgressChannel(comm, reporter)
     outcomes = []
-    for index in plan.assignment[rank]:
-        piece = plan.pieces[index]
-        outcomes.append(process_piece(piece, config, dust, plan.result_key, plan.settings))
+    mine = [plan.pieces[index] for index in plan.assignment[rank]]
+    for piece, outcome in process_pieces(mine, config, dust, plan.result_key, plan.settings):
+        outcomes.append(outcome)
         progress.add(piece.num_rows)
     progress.close()
     gathered_outcomes = mpi.gather_to_root(comm, outcomes)
@@ -375,7 +461,7 @@ def _plan_on_root(config: SkinnyConfig, release: Release, size: int) -> SkinnyPl
         if old.name not in planned and _is_skinny_output(old):
             old.unlink()  # made by an earlier configuration or from a file no longer in the release
     write_text_atomically(folder / CONFIG_COPY, config.text)
-    assignment = assign_pieces([p.num_rows for p in pieces], size)
+    assignment = assign_in_order([p.num_rows for p in pieces], size)
     return SkinnyPlan(pieces, assignment, unreadable, result_key, settings["settings"])
 
 

@@ -30,12 +30,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi import mpi
+from pzmpi.checksum import SequentialHasher, row_group_end
 from pzmpi.cleaning import ZP_NJY
 from pzmpi.config import LSST_BANDS
 from pzmpi.errors import ConfigError
 from pzmpi.plan import assign_pieces
 from pzmpi.profiling import peak_rss_bytes
-from pzmpi.provenance import sha256_of_file
 from pzmpi.release import Release, utc_now
 
 EXIT_OK = 0
@@ -433,13 +433,23 @@ def check_file(task: FileTask, reference: list[dict[str, str]], required: list[s
                               "expected_sha256": task.expected_sha256, "footer_rows": None, "rows": 0,
                               "row_groups": None, "bad_row_groups": [], "columns": None, "schema": None,
                               "missing_required": [], "photometry": {}, "footprint": None}
-    seconds = {"checksum": 0.0, "decode": 0.0}
     start = time.perf_counter()
+    hasher = None
     try:
-        result["sha256"] = sha256_of_file(task.path)
+        hasher = SequentialHasher(task.path)
     except OSError as error:
         issues.append(issue("readable", task.name, f"cannot read the file: {one_line(error)}"))
-    seconds["checksum"] = time.perf_counter() - start
+    try:
+        scanner = _decode(task, reference, required, photometric, result, issues, hasher)
+        if hasher is not None:
+            result["sha256"] = hasher.hexdigest()
+            if hasher.error is not None:
+                issues.append(issue("readable", task.name, f"cannot read the file: {one_line(hasher.error)}"))
+    finally:
+        if hasher is not None:
+            hasher.close()
+    checksum_seconds = hasher.seconds if hasher is not None else 0.0
+    seconds = {"checksum": checksum_seconds, "decode": time.perf_counter() - start - checksum_seconds}
     if result["sha256"] is not None:
         if task.expected_sha256 is None:
             issues.append(issue("checksum", task.name, f"not listed in {task.checksum_source}: no checksum to "
@@ -447,16 +457,15 @@ def check_file(task: FileTask, reference: list[dict[str, str]], required: list[s
         elif result["sha256"] != task.expected_sha256:
             issues.append(issue("checksum", task.name, f"sha256 {result['sha256']}, {task.checksum_source} "
                                 f"says {task.expected_sha256}"))
-    start = time.perf_counter()
-    scanner = _decode(task, reference, required, photometric, result, issues)
-    seconds["decode"] = time.perf_counter() - start
     if scanner is None:
         return FileCheck(_finish(result, issues), np.empty(0, dtype=np.int64), Histograms.empty(), seconds)
     return FileCheck(_finish(result, issues), scanner.ids(), scanner.histograms, seconds)
 
 
 def _decode(task: FileTask, reference: list[dict[str, str]], required: list[str], photometric: list[str],
-            result: dict[str, Any], issues: list[dict[str, Any]]) -> _FileScanner | None:
+            result: dict[str, Any], issues: list[dict[str, Any]],
+            hasher: SequentialHasher | None) -> _FileScanner | None:
+    """Decode every row group, hashing each one's bytes right after (while the page cache holds them)."""
     try:
         parquet = pq.ParquetFile(task.path)
     except Exception as error:  # pyarrow raises several types for a damaged footer
@@ -483,9 +492,12 @@ def _decode(task: FileTask, reference: list[dict[str, str]], required: list[str]
                 scanner.bad_row_groups.append(index)
                 issues.append(issue("readable", task.name, f"row group {index} of {metadata.num_row_groups} "
                                     f"does not decode: {one_line(error)}"))
-                continue
-            scanner.add(table)
-            del table
+                table = None
+            if hasher is not None:
+                hasher.hash_up_to(row_group_end(metadata, index))
+            if table is not None:
+                scanner.add(table)
+                del table
     _record_scan(task, scanner, result, issues)
     return scanner
 

@@ -2,8 +2,8 @@
 
 Each file opens with ``qp.read()``: ``meta/`` (pdf_name ``interp``, pdf_version,
 xvals), ``data/yvals`` (objects x grid) and ``ancil/`` (objectId and point
-estimates).  It is written chunk by chunk under an ``.inprogress`` name and
-renamed only once every row is in, so a file with the final name is always
+estimates).  It is written chunk by chunk under an ``.inprogress`` name, flushed to
+storage and renamed only once every row is in, so a file with the final name is always
 whole.  The run-level ``index.hdf5`` stitches the finished pieces into one table
 with HDF5 virtual datasets.
 """
@@ -22,6 +22,43 @@ import numpy as np
 from pzmpi.errors import InputFileError
 
 PDF_CHUNK_BYTES = 1 << 20
+TEMP_SUFFIX = ".inprogress"
+
+
+def temp_path_of(final: Path) -> Path:
+    """Where ``final`` is written before it is whole."""
+    return final.with_name(final.name + TEMP_SUFFIX)
+
+
+def replace_durably(temp: Path, final: Path) -> None:
+    """Flush ``temp`` to storage, then give it ``final``'s name.
+
+    Without the flush a node crash soon after the rename can leave a file with
+    the final name and lost blocks, which a re-run would then keep as finished.
+    """
+    descriptor = os.open(temp, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temp, final)
+
+
+def write_bytes_atomically(path: Path, content: bytes | memoryview) -> None:
+    """Replace ``path`` with ``content`` so that readers see the old file or the new one, never half of one."""
+    temp = temp_path_of(path)
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(content)
+        replace_durably(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8), as ``write_bytes_atomically``."""
+    write_bytes_atomically(path, text.encode())
 
 
 class PieceWriter:
@@ -30,7 +67,7 @@ class PieceWriter:
     def __init__(self, final_path: Path, n_rows: int, grid: np.ndarray, pdf_dtype: str,
                  point_names: list[str], compression: str) -> None:
         self.final_path = final_path
-        self.temp_path = final_path.with_name(final_path.name + ".inprogress")
+        self.temp_path = temp_path_of(final_path)
         self.n_rows = n_rows
         self.rows_written = 0
         self.point_names = point_names
@@ -75,7 +112,7 @@ class PieceWriter:
         for key, value in attrs.items():
             self._file.attrs[key] = value
         self._file.close()
-        os.replace(self.temp_path, self.final_path)
+        replace_durably(self.temp_path, self.final_path)
 
     def abort(self) -> None:
         """Drop the partial file: a crashed piece leaves nothing that looks finished."""
@@ -90,13 +127,6 @@ class PieceWriter:
                  traceback: TracebackType | None) -> None:
         if kind is not None:
             self.abort()
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old file or the new one, never half of one."""
-    temp = path.with_name(path.name + ".inprogress")
-    temp.write_text(text)
-    os.replace(temp, path)
 
 
 def is_complete(path: Path, identity: dict[str, Any]) -> bool:
@@ -132,7 +162,7 @@ def write_index(index_path: Path, pieces: list[tuple[Path, int]]) -> int:
         for name in names:
             shapes[name] = (first[name].shape[1:], first[name].dtype)
     total = sum(sizes)
-    temp = index_path.with_name(index_path.name + ".inprogress")
+    temp = temp_path_of(index_path)
     with h5py.File(temp, "w", libver="latest") as index:
         for key, value in meta.items():
             index.create_dataset(f"meta/{key}", data=value, track_times=False)
@@ -149,5 +179,5 @@ def write_index(index_path: Path, pieces: list[tuple[Path, int]]) -> int:
             index.create_virtual_dataset(name, layout, fillvalue=np.nan if dtype.kind == "f" else 0)
         index.attrs.update(attrs)
         index.attrs["pieces"] = json.dumps([os.path.relpath(p, index_path.parent) for p in piece_paths])
-    os.replace(temp, index_path)
+    replace_durably(temp, index_path)
     return total

@@ -91,6 +91,20 @@ def test_overrides_are_typed_and_validated(tmp_path):
         load_config(path, ["rows_per_chunk=3"])
 
 
+@pytest.mark.parametrize("paths, message", [
+    ("[1, 'catalog']", "'input.paths' entry 1 must be a non-empty string, got int 1"),
+    ("['a', ['b']]", "'input.paths' entry 2 must be a non-empty string, got list ['b']"),
+    ("['a', '']", "'input.paths' entry 2 must be a non-empty string, got str ''"),
+    ("[]", "'input.paths' must name at least one folder, pattern or list file"),
+])
+def test_every_input_path_is_checked(tmp_path, paths, message):
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, VALID), [f"input.paths={paths}"])
+    assert message in str(error.value) and "run.toml" in str(error.value)
+    with pytest.raises(ConfigError, match="'input.bands' entry 3 must be a non-empty string, got float 1.5"):
+        load_config(write(tmp_path, VALID), ["input.bands=['g', 'r', 1.5]"])
+
+
 def test_nondetection_value_defaults_per_estimator(tmp_path):
     assert load_config(write(tmp_path, VALID)).cleaning.nondetect_val == 99.0
     lephare = load_config(write(tmp_path, VALID), ["estimator.name=lephare"])

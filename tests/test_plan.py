@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pzmpi.errors import ConfigError
-from pzmpi.plan import InputFile, assign_pieces, list_input_files, make_plan, split_into_pieces
+from pzmpi.plan import InputFile, assign_in_order, assign_pieces, list_input_files, make_plan, split_into_pieces
 
 
 def write_parquet(path, rows, row_group_rows):
@@ -55,6 +55,26 @@ def test_assignment_balances_rows_not_files():
     assert sorted(i for ranks in assignment for i in ranks) == list(range(len(rows)))
     assert all(ranks == sorted(ranks) for ranks in assignment)
     assert assign_pieces(rows, 3) == assignment  # deterministic
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_in_order_assignment_gives_consecutive_runs_within_one_piece_of_an_equal_share(seed):
+    rng = np.random.default_rng(seed)
+    rows = [int(r) for r in rng.integers(1, 150001, size=int(rng.integers(1, 60)))]
+    n_ranks = int(rng.integers(1, 9))
+    assignment = assign_in_order(rows, n_ranks)
+    assert len(assignment) == n_ranks and [i for ranks in assignment for i in ranks] == list(range(len(rows)))
+    share = sum(rows) / n_ranks
+    for ranks in assignment:
+        assert abs(sum(rows[i] for i in ranks) - share) <= max(rows)
+    assert assign_in_order(rows, n_ranks) == assignment
+
+
+def test_in_order_assignment_keeps_a_files_equal_pieces_together():
+    assert assign_in_order([100] * 6, 2) == [[0, 1, 2], [3, 4, 5]]  # two files of three pieces: one each
+    assert assign_in_order([100] * 6, 3) == [[0, 1], [2, 3], [4, 5]]
+    assert assign_in_order([5, 5], 4) == [[], [0], [], [1]]
+    assert assign_in_order([], 3) == [[], [], []]
 
 
 def test_more_ranks_than_pieces_leaves_ranks_idle():

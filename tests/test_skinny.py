@@ -21,8 +21,9 @@ from pzmpi.dustmap import ICRS_TO_GALACTIC, UNSEEN, load_map, nside_of, read_fit
 from pzmpi.errors import InputFileError
 from pzmpi.reader import iter_row_range
 from pzmpi.release import Release, catalog_files, describe_file
-from pzmpi.skinny import (InputFooter, check_schema, convert_batch, mag_column, magerr_column,
-                          split_inputs)
+from pzmpi.skinny import (STATISTICS_COLUMNS, InputFooter, adjacent_runs, check_schema, convert_batch,
+                          encode_parquet, mag_column, magerr_column, output_schema, process_pieces, regroup_rows,
+                          result_settings, split_inputs)
 from pzmpi.skinny_config import build_skinny_config
 from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
 
@@ -172,6 +173,25 @@ def test_rounding_to_n_decimals(tmp_path):
     assert np.all(out["mag_i"][~good] == 99.0)
 
 
+def test_output_files_have_required_columns_and_statistics_only_where_readers_skip(tmp_path):
+    table = object_catalog(3000, "dp1", seed=11)
+    config = make_config(tmp_path, "dp1", output={"row_group_rows": 1000})
+    schema = output_schema(config.bands)
+    converted = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    written = pa.table([converted[f.name] for f in schema], schema=schema)
+    buffer = encode_parquet(written, config)
+    assert encode_parquet(written, config).equals(buffer)  # the same bytes every time
+    parquet = pq.ParquetFile(pa.BufferReader(buffer))
+    assert parquet.schema_arrow == schema and not any(f.nullable for f in parquet.schema_arrow)
+    assert parquet.metadata.num_row_groups == 3
+    for group in range(3):
+        chunks = {chunk.path_in_schema: chunk
+                  for chunk in (parquet.metadata.row_group(group).column(i) for i in range(len(schema)))}
+        assert {name for name, chunk in chunks.items() if chunk.is_stats_set} == set(STATISTICS_COLUMNS)
+        assert all("RLE_DICTIONARY" not in chunk.encodings for chunk in chunks.values())
+    assert parquet.read().equals(written)
+
+
 def test_files_are_cut_into_row_ranges_named_after_the_input():
     inputs = [InputFooter("b/tract2.parquet", "/c/b/tract2.parquet", 10, 2500),
               InputFooter("tract1.parquet", "/c/tract1.parquet", 20, 900),
@@ -182,6 +202,66 @@ def test_files_are_cut_into_row_ranges_named_after_the_input():
     assert max(p.num_rows for p in pieces) <= 1000 and sum(p.num_rows for p in pieces) == 3400
     with pytest.raises(ConfigError, match="would both write a__b.parquet"):
         split_inputs([InputFooter("a/b.parquet", "1", 1, 1), InputFooter("a__b.parquet", "2", 1, 1)], 10)
+
+
+def test_regrouping_a_stream_gives_exactly_each_size_in_order():
+    batches = [pa.record_batch({"i": np.arange(a, b)}) for a, b in ((0, 7), (7, 8), (8, 30), (30, 31))]
+    groups = list(regroup_rows(iter(batches), [3, 10, 0, 17, 1]))
+    assert [sum(b.num_rows for b in g) for g in groups] == [3, 10, 0, 17, 1]
+    np.testing.assert_array_equal(np.concatenate([b.column(0).to_numpy() for g in groups for b in g]), np.arange(31))
+
+
+def test_adjacent_ranges_of_one_file_form_one_run():
+    pieces = split_inputs([InputFooter("a.parquet", "/a.parquet", 1, 2500), InputFooter("b.parquet", "/b.parquet", 1,
+                                                                                          900)], 1000)
+    assert [[p.output_name for p in run] for run in adjacent_runs(pieces)] == [
+        ["a.rows0-1000.parquet", "a.rows1000-2000.parquet", "a.rows2000-2500.parquet"], ["b.parquet"]]
+    assert [len(run) for run in adjacent_runs([pieces[0], pieces[2], pieces[3]])] == [1, 1, 1]
+
+
+def file_pieces(tmp_path: Path, path: Path, max_rows: int, **output):
+    config = make_config(tmp_path, "dp02", output={"max_rows_per_file": max_rows, **output})
+    Path(config.folder).mkdir(exist_ok=True)
+    footer = InputFooter(path.name, str(path), path.stat().st_size, pq.read_metadata(path).num_rows)
+    return config, split_inputs([footer], max_rows)
+
+
+def run_pieces(config, pieces) -> dict:
+    settings = result_settings(config)
+    return {piece.output_name: outcome for piece, outcome in
+            process_pieces(pieces, config, None, settings["result_key"], settings["settings"])}
+
+
+def test_a_files_ranges_are_read_in_one_pass_and_written_as_when_read_apart(tmp_path, monkeypatch):
+    (path,) = write_catalog(tmp_path / "catalog", "dp02", 1, 5000, row_group_rows=1500)
+    config, pieces = file_pieces(tmp_path, path, 1200, resume=False)
+    opened = []
+    real_open = pq.ParquetFile
+    monkeypatch.setattr(pq, "ParquetFile", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs))
+    together = run_pieces(config, pieces)
+    assert opened == [str(path)] and len(together) == 5 and not any(o.error for o in together.values())
+    digests_together = digests(Path(config.folder))
+    apart = {}
+    for piece in pieces:  # one piece at a time: the file opened anew, row groups at the cuts decoded twice
+        apart.update(run_pieces(config, [piece]))
+    assert len(opened) == 6 and digests(Path(config.folder)) == digests_together
+    assert {n: (o.rows, o.sha256, o.nondetections) for n, o in apart.items()} == \
+        {n: (o.rows, o.sha256, o.nondetections) for n, o in together.items()}
+
+
+def test_a_damaged_row_group_fails_only_the_ranges_it_holds(tmp_path):
+    (path,) = write_catalog(tmp_path / "catalog", "dp02", 1, 3000, row_group_rows=1000)
+    group = pq.read_metadata(path).row_group(1)
+    offset = min(group.column(i).data_page_offset for i in range(group.num_columns))
+    damaged = bytearray(path.read_bytes())
+    damaged[offset:offset + 64] = b"\xff" * 64  # the page headers of row group 1 no longer parse
+    path.write_bytes(bytes(damaged))
+    config, pieces = file_pieces(tmp_path, path, 1000)
+    outcomes = run_pieces(config, pieces)
+    names = [p.output_name for p in pieces]
+    assert [bool(outcomes[n].error) for n in names] == [False, True, False]
+    assert outcomes[names[1]].error.startswith(f"{path}: cannot decode rows 1000-2000")
+    assert sorted(digests(Path(config.folder))) == [names[0], names[2]]
 
 
 def test_a_row_range_streams_exactly_its_rows(tmp_path):

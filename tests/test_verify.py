@@ -21,6 +21,7 @@ import pytest
 
 from conftest import mpi_environment, run_pzmpi
 from pzmpi import mpi, qa_report, verify
+from pzmpi.checksum import SequentialHasher, row_group_end
 from pzmpi.cleaning import ZP_NJY
 from pzmpi.errors import ConfigError
 from pzmpi.release import Release, describe_file
@@ -178,6 +179,36 @@ def test_good_file_is_fully_checked(tmp_path, reference):
     assert np.array_equal(full.ids, np.arange(10, 10 + ROWS))
     assert full.histograms.magnitude.sum() == 6 * ROWS and full.histograms.sky.sum() == ROWS
     assert full.seconds["checksum"] > 0 and full.seconds["decode"] > 0
+
+
+def test_sequential_hash_is_the_files_sha256_whatever_the_steps(tmp_path):
+    path = tmp_path / "bytes.bin"
+    path.write_bytes(np.random.default_rng(3).bytes(3 * (1 << 22) + 5))
+    with SequentialHasher(path) as hasher:
+        for stop in (4, 4, 3, 1 << 22, 10, 9 << 21, 1 << 40):  # repeated, backwards and past the end
+            hasher.hash_up_to(stop)
+        assert hasher.hashed == path.stat().st_size and hasher.hexdigest() == sha256(path)
+    with SequentialHasher(path) as hasher:
+        hasher.hash_up_to(100)
+        path.write_bytes(b"short")  # replaced while read
+        assert hasher.hexdigest() is None and "shrank" in str(hasher.error)
+
+
+def test_each_row_group_is_hashed_right_after_it_is_decoded(tmp_path, reference, monkeypatch):
+    """The bytes are read from storage once: hashed while the page cache still holds the row group."""
+    path = write(tmp_path / "good.parquet", object_catalog(ROWS, "dp02", seed=1))
+    metadata = pq.read_metadata(path)
+    events = []
+    real_read, real_hash = pq.ParquetFile.read_row_group, SequentialHasher.hash_up_to
+    monkeypatch.setattr(pq.ParquetFile, "read_row_group",
+                        lambda self, i, **kw: events.append(("decode", i)) or real_read(self, i, **kw))
+    monkeypatch.setattr(SequentialHasher, "hash_up_to",
+                        lambda self, stop: events.append(("hash", min(stop, self.size))) or real_hash(self, stop))
+    assert check(path, reference).result["issues"] == []
+    ends = [row_group_end(metadata, i) for i in range(3)]
+    assert events == [("decode", 0), ("hash", ends[0]), ("decode", 1), ("hash", ends[1]), ("decode", 2),
+                      ("hash", ends[2]), ("hash", path.stat().st_size)]
+    assert path.stat().st_size - ends[2] < 20_000  # only the footer is left for the end
 
 
 def test_truncated_file_is_unreadable_but_still_checksummed(tmp_path, reference):

@@ -1,12 +1,14 @@
 """Writing: qp-readable pieces, written atomically, and a virtual index over them."""
 
+import os
+
 import h5py
 import numpy as np
 import pytest
 import qp
 
 from pzmpi.errors import InputFileError
-from pzmpi.writer import PieceWriter, is_complete, write_index
+from pzmpi.writer import PieceWriter, is_complete, write_bytes_atomically, write_index, write_text_atomically
 
 GRID = np.linspace(0.0, 3.0, 31)
 POINTS = ["zmode", "zmean"]
@@ -53,6 +55,31 @@ def test_failure_leaves_no_file(tmp_path):
         with PieceWriter(final, 10, GRID, "float32", POINTS, "none") as writer:
             writer.commit({})
     assert not final.exists()
+
+
+def test_every_final_name_is_given_to_bytes_already_on_storage(tmp_path, monkeypatch):
+    """Each rename follows an fsync of the very file renamed: a crash cannot leave a torn 'finished' file."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}"))),
+                                                 real_fsync(fd)))
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append(("replace", str(a))), real_replace(a, b)))
+    write_piece(tmp_path / "p.hdf5", np.arange(4, dtype=np.int64))
+    write_text_atomically(tmp_path / "t.json", "{}")
+    write_bytes_atomically(tmp_path / "b.bin", b"\x00\x01")
+    write_index(tmp_path / "index.hdf5", [(tmp_path / "p.hdf5", 4)])
+    temps = [str(tmp_path / f"{name}.inprogress") for name in ("p.hdf5", "t.json", "b.bin", "index.hdf5")]
+    assert events == [event for temp in temps for event in (("fsync", temp), ("replace", temp))]
+    assert (tmp_path / "b.bin").read_bytes() == b"\x00\x01" and (tmp_path / "t.json").read_text() == "{}"
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "record.json"
+    target.write_text("old")
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError("disk quota exceeded")))
+    with pytest.raises(OSError, match="quota"):
+        write_text_atomically(target, "new")
+    assert target.read_text() == "old" and not (tmp_path / "record.json.inprogress").exists()
 
 
 def test_index_concatenates_pieces_in_order_and_moves_with_the_folder(tmp_path):
