@@ -112,8 +112,13 @@ def make_catalog(folder: Path, style: str, files: int, rows: int) -> list[Path]:
 
 
 def registered(paths: list[Path]) -> list[InputFooter]:
-    """The files as the release record describes them (size and rows, from 'pzmpi release init')."""
-    return [InputFooter(p.name, str(p), p.stat().st_size, pq.read_metadata(p).num_rows) for p in paths]
+    """The files as the release record describes them (size, rows and row groups, from 'pzmpi release init')."""
+    footers = []
+    for path in paths:
+        metadata = pq.read_metadata(path)
+        row_groups = tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+        footers.append(InputFooter(path.name, str(path), path.stat().st_size, metadata.num_rows, row_groups))
+    return footers
 
 
 def pzmpi_way(registry: list[InputFooter], out: Path, style: str, output: Output) -> int:

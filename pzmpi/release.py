@@ -47,12 +47,17 @@ def utc_now() -> str:
 
 
 def describe_file(path: Path, catalog_dir: Path) -> dict[str, Any]:
-    """Name, size, sha256, row count and schema of one catalog file; an unreadable footer is recorded, not raised."""
+    """Name, size, sha256, row count, rows per row group and schema of one catalog file.
+
+    An unreadable footer is recorded, not raised. The row groups let ``pzmpi
+    skinny`` cut files where row groups meet.
+    """
     entry: dict[str, Any] = {"name": path.relative_to(catalog_dir).as_posix(), "size": path.stat().st_size,
-                             "sha256": sha256_of_file(path), "rows": None, "schema": None}
+                             "sha256": sha256_of_file(path), "rows": None, "row_groups": None, "schema": None}
     try:
         footer = pq.ParquetFile(path)
         entry["rows"] = footer.metadata.num_rows
+        entry["row_groups"] = [footer.metadata.row_group(i).num_rows for i in range(footer.metadata.num_row_groups)]
         entry["schema"] = [{"name": field.name, "type": str(field.type)} for field in footer.schema_arrow]
     except Exception as error:  # pyarrow raises several types for a damaged footer
         entry["error"] = f"{type(error).__name__}: {error}"

@@ -23,7 +23,9 @@ degrees), then ``mag_{band}`` and ``magerr_{band}`` (float32, AB) for every band
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -120,26 +122,55 @@ class SkinnyPiece:
 
 @dataclass(frozen=True)
 class InputFooter:
+    """A catalog file as the release record describes it; ``row_groups`` empty when the record predates them."""
+
     name: str
     path: str
     size: int
     rows: int
+    row_groups: tuple[int, ...] = ()
+
+
+def slice_rows(row_groups: tuple[int, ...], max_rows: int) -> list[tuple[int, int]]:
+    """The fewest row ranges of at most ``max_rows`` rows covering the file, cut where row groups meet if they can.
+
+    There are ``ceil(rows / max_rows)`` ranges, as when cutting every ``max_rows``
+    rows. Each cut goes to the furthest row-group boundary that still lets every
+    range hold at most ``max_rows`` rows, so that two ranges (possibly on two ranks)
+    do not both decode a row group; where there is none, the cut falls ``max_rows``
+    rows after the previous one. A file of one row group (or whose row groups the
+    record does not give) is thus cut every ``max_rows`` rows.
+    """
+    total = sum(row_groups)
+    if total == 0:
+        return []
+    count = -(-total // max_rows)
+    boundaries = sorted(set(itertools.accumulate(row_groups)))
+    cuts = [0]
+    for k in range(1, count):
+        lowest = total - (count - k) * max_rows  # the ranges after this cut must hold the rest
+        highest = cuts[-1] + max_rows
+        candidates = boundaries[bisect.bisect_left(boundaries, max(lowest, cuts[-1] + 1)):
+                                bisect.bisect_right(boundaries, highest)]
+        cuts.append(candidates[-1] if candidates else highest)
+    cuts.append(total)
+    return list(zip(cuts, cuts[1:]))
 
 
 def split_inputs(inputs: list[InputFooter], max_rows: int) -> list[SkinnyPiece]:
-    """Cut each input into ranges of ``max_rows`` rows; a file that fits is one piece named after it.
+    """Cut each input into ranges of at most ``max_rows`` rows (``slice_rows``); a file that fits is one piece.
 
-    ``name`` is the input's path inside the catalog: its folders become ``__`` in the output name.
-    Empty inputs give no piece. Two inputs that would write the same output name are a ConfigError.
+    ``name`` is the input's path inside the catalog: its folders become ``__`` in the output name, and
+    a range's output is named after the input and the range. Empty inputs give no piece. Two inputs
+    that would write the same output name are a ConfigError.
     """
     pieces: list[SkinnyPiece] = []
     owners: dict[str, str] = {}
     for item in sorted(inputs, key=lambda i: i.name):
         stem = item.name.removesuffix(".parquet").replace("/", "__").replace(os.sep, "__")
-        starts = list(range(0, item.rows, max_rows))
-        for start in starts:
-            stop = min(start + max_rows, item.rows)
-            name = f"{stem}.parquet" if len(starts) == 1 else f"{stem}.rows{start}-{stop}.parquet"
+        ranges = slice_rows(item.row_groups or (item.rows,), max_rows)
+        for start, stop in ranges:
+            name = f"{stem}.parquet" if len(ranges) == 1 else f"{stem}.rows{start}-{stop}.parquet"
             other = owners.setdefault(name, item.name)
             if other != item.name:
                 raise ConfigError(f"catalog files {other} and {item.name} would both write {name}; rename one")
@@ -148,9 +179,10 @@ def split_inputs(inputs: list[InputFooter], max_rows: int) -> list[SkinnyPiece]:
 
 
 def release_inputs(release: Release) -> tuple[list[InputFooter], dict[str, str]]:
-    """The catalog files with the size and row count recorded at ``pzmpi release init``.
+    """The catalog files with the size, row count and row groups recorded at ``pzmpi release init``.
 
     A file whose footer was unreadable then comes back as name -> error, to be reported.
+    Row groups that do not add up to the row count (a record edited by hand) are ignored.
     """
     footers, unreadable = [], {}
     for entry, path in zip(release.files, release.catalog_paths()):
@@ -158,7 +190,10 @@ def release_inputs(release: Release) -> tuple[list[InputFooter], dict[str, str]]
             unreadable[entry["name"]] = (f"{path}: unreadable when the release was registered "
                                          f"({entry.get('error', 'no row count')})")
             continue
-        footers.append(InputFooter(entry["name"], str(path), int(entry["size"]), int(entry["rows"])))
+        rows = int(entry["rows"])
+        row_groups = tuple(int(r) for r in entry.get("row_groups") or ())
+        footers.append(InputFooter(entry["name"], str(path), int(entry["size"]), rows,
+                                   row_groups if sum(row_groups) == rows else ()))
     return footers, unreadable
 
 

@@ -27,6 +27,7 @@ def test_describe_file_records_size_rows_checksum_and_schema(catalog):
     path = sorted(catalog.glob("*.parquet"))[0]
     entry = describe_file(path, catalog)
     assert entry["name"] == path.name and entry["size"] == path.stat().st_size and entry["rows"] == 500
+    assert entry["row_groups"] == [200, 200, 100]
     assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert {"name": "g_cModelFlux", "type": "float"} in entry["schema"]
 
@@ -35,7 +36,8 @@ def test_describe_file_records_an_unreadable_footer_instead_of_raising(catalog):
     broken = catalog / "broken.parquet"
     broken.write_bytes(sorted(catalog.glob("*.parquet"))[0].read_bytes()[:3000])
     entry = describe_file(broken, catalog)
-    assert entry["rows"] is None and entry["schema"] is None and "magic bytes" in entry["error"]
+    assert entry["rows"] is None and entry["row_groups"] is None and entry["schema"] is None
+    assert "magic bytes" in entry["error"]
 
 
 def test_reference_schema_is_the_one_most_files_share():

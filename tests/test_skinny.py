@@ -23,7 +23,7 @@ from pzmpi.reader import iter_row_range
 from pzmpi.release import Release, catalog_files, describe_file
 from pzmpi.skinny import (STATISTICS_COLUMNS, InputFooter, adjacent_runs, check_schema, convert_batch,
                           encode_parquet, mag_column, magerr_column, output_schema, process_pieces, regroup_rows,
-                          result_settings, split_inputs)
+                          release_inputs, result_settings, slice_rows, split_inputs)
 from pzmpi.skinny_config import build_skinny_config
 from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
 
@@ -202,6 +202,45 @@ def test_files_are_cut_into_row_ranges_named_after_the_input():
     assert max(p.num_rows for p in pieces) <= 1000 and sum(p.num_rows for p in pieces) == 3400
     with pytest.raises(ConfigError, match="would both write a__b.parquet"):
         split_inputs([InputFooter("a/b.parquet", "1", 1, 1), InputFooter("a__b.parquet", "2", 1, 1)], 10)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_slices_are_as_few_as_cutting_every_max_rows_and_cut_at_row_groups_where_they_can(seed):
+    rng = np.random.default_rng(seed)
+    max_rows = int(rng.integers(1, 2000))
+    row_groups = tuple(int(r) for r in rng.integers(0, 3 * max_rows, size=int(rng.integers(1, 12))))
+    ranges = slice_rows(row_groups, max_rows)
+    total = sum(row_groups)
+    assert len(ranges) == -(-total // max_rows)
+    assert [a for a, _ in ranges] == [0] + [b for _, b in ranges[:-1]] and (ranges[-1][1] if ranges else 0) == total
+    assert all(0 < b - a <= max_rows for a, b in ranges)
+    boundaries = set(np.cumsum(row_groups).tolist())
+    for k, (a, b) in enumerate(ranges[:-1], start=1):  # a cut inside a row group only where no boundary could do
+        if b not in boundaries:
+            lowest = total - (len(ranges) - k) * max_rows  # what the ranges after the cut can hold
+            assert b == a + max_rows and not [e for e in boundaries if max(lowest, a + 1) <= e <= b]
+
+
+def test_slices_pack_whole_row_groups_when_that_costs_no_extra_file():
+    assert slice_rows((50_000,) * 8, 150_000) == [(0, 150_000), (150_000, 300_000), (300_000, 400_000)]
+    assert slice_rows((300, 1200, 300, 300), 1000) == [(0, 300), (300, 1300), (1300, 2100)]
+    assert slice_rows((2500,), 1000) == [(0, 1000), (1000, 2000), (2000, 2500)]  # one row group: every max_rows
+    assert slice_rows((2000,) * 25, 25_000) == [(0, 25_000), (25_000, 50_000)]  # aligning would cost a third file
+    inputs = [InputFooter("t.parquet", "/t.parquet", 1, 400, (100,) * 4), InputFooter("u.parquet", "/u.parquet", 1,
+                                                                                        400)]
+    assert [p.output_name for p in split_inputs(inputs, 250)] == [
+        "t.rows0-200.parquet", "t.rows200-400.parquet", "u.rows0-250.parquet", "u.rows250-400.parquet"]
+
+
+def test_the_release_record_gives_the_row_groups_that_slices_follow(tmp_path):
+    write_catalog(tmp_path / "catalog", "dp1", 2, 1000, row_group_rows=300)
+    make_release(tmp_path / "releases", "dp1", tmp_path / "catalog")
+    release = Release.open(tmp_path / "releases", "dp1")
+    footers, unreadable = release_inputs(release)
+    assert unreadable == {} and [f.row_groups for f in footers] == [(300, 300, 300, 100)] * 2
+    assert [(p.row_start, p.row_stop) for p in split_inputs(footers[:1], 700)] == [(0, 600), (600, 1000)]
+    release.files[0]["row_groups"] = [300, 300]  # edited by hand: no longer the file's rows
+    assert release_inputs(release)[0][0].row_groups == ()
 
 
 def test_regrouping_a_stream_gives_exactly_each_size_in_order():
