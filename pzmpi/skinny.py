@@ -90,11 +90,24 @@ STATISTICS_COLUMNS = ["objectId", "coord_ra", "coord_dec"]
 WRITE_BATCH_ROWS = 65536
 
 
+def write_options(column_names: list[str], compression: str) -> dict[str, Any]:
+    """``pyarrow.parquet.write_table``'s options for a skinny output file.
+
+    No dictionaries (the values are nearly all distinct). Magnitudes and errors
+    are stored byte-stream-split (each float's bytes in four streams, the
+    exponents together), which makes them smaller under any codec and, for
+    rounded magnitudes, halves snappy's time.
+    """
+    split = {name: "BYTE_STREAM_SPLIT" for name in column_names if name.startswith(("mag_", "magerr_"))}
+    return {"compression": compression, "use_dictionary": False, "column_encoding": split,
+            "write_statistics": STATISTICS_COLUMNS, "write_batch_size": WRITE_BATCH_ROWS}
+
+
 def encode_parquet(table: pa.Table, config: SkinnyConfig) -> pa.Buffer:
-    """The bytes of one skinny output file: plain-encoded (no dictionary for unique floats), compressed as set."""
+    """The bytes of one skinny output file."""
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, row_group_size=config.row_group_rows, compression=config.compression,
-                   use_dictionary=False, write_statistics=STATISTICS_COLUMNS, write_batch_size=WRITE_BATCH_ROWS)
+    pq.write_table(table, sink, row_group_size=config.row_group_rows,
+                   **write_options(table.column_names, config.compression))
     return sink.getvalue()
 
 

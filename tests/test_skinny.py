@@ -189,6 +189,8 @@ def test_output_files_have_required_columns_and_statistics_only_where_readers_sk
                   for chunk in (parquet.metadata.row_group(group).column(i) for i in range(len(schema)))}
         assert {name for name, chunk in chunks.items() if chunk.is_stats_set} == set(STATISTICS_COLUMNS)
         assert all("RLE_DICTIONARY" not in chunk.encodings for chunk in chunks.values())
+        assert {name for name, chunk in chunks.items() if "BYTE_STREAM_SPLIT" in chunk.encodings} == \
+            {mag_column(b) for b in config.bands} | {magerr_column(b) for b in config.bands}
     assert parquet.read().equals(written)
 
 
