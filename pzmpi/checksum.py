@@ -1,4 +1,4 @@
-"""The sha256 of a catalog file, computed beside its decoding so that its bytes cross the file system once.
+"""sha256 of files: whole, or a catalog file beside its decoding so that its bytes cross the file system once.
 
 ``pzmpi verify`` must checksum every byte of a file and decode every row group.
 Hashing the whole file first and decoding it afterwards reads it from storage
@@ -65,6 +65,15 @@ class SequentialHasher:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
         self.close()
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """The sha256 of a whole file; an unreadable file raises its OSError."""
+    with SequentialHasher(path) as hasher:
+        digest = hasher.hexdigest()
+    if hasher.error is not None:
+        raise hasher.error
+    return digest
 
 
 def row_group_end(metadata: pq.FileMetaData, index: int) -> int:

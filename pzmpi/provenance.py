@@ -14,19 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pzmpi.checksum import sha256_of_file
 from pzmpi.config import Config
 from pzmpi.estimators.native import implementation_used
 
 TRACKED_DISTRIBUTIONS = ("pzmpi", "numpy", "numba", "pyarrow", "h5py", "mpi4py", "qp-prob", "tables-io", "ceci",
                          "scikit-learn", "xgboost", "flexcode", "desc-bpz")
-
-
-def sha256_of_file(path: str | Path, block: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while data := handle.read(block):
-            digest.update(data)
-    return digest.hexdigest()
 
 
 def package_versions() -> dict[str, str]:

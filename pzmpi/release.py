@@ -25,9 +25,10 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from pzmpi import mpi
+from pzmpi.checksum import sha256_of_file
 from pzmpi.errors import ConfigError
 from pzmpi.plan import assign_pieces, list_input_files
-from pzmpi.provenance import package_versions, sha256_of_file
+from pzmpi.provenance import package_versions
 from pzmpi.writer import write_text_atomically
 
 RECORD_FILE = "release.json"

@@ -40,12 +40,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi import mpi
+from pzmpi.checksum import sha256_of_file
 from pzmpi.cleaning import flux_to_magnitude
 from pzmpi.dustmap import HealpixMap, load_map
 from pzmpi.errors import ConfigError, InputFileError
 from pzmpi.plan import assign_in_order
 from pzmpi.progress import ProgressReporter
-from pzmpi.provenance import sha256_of_file
 from pzmpi.reader import check_columns, iter_row_range
 from pzmpi.release import Release
 from pzmpi.skinny_config import SkinnyConfig
@@ -95,8 +95,8 @@ def write_options(column_names: list[str], compression: str) -> dict[str, Any]:
 
     No dictionaries (the values are nearly all distinct). Magnitudes and errors
     are stored byte-stream-split (each float's bytes in four streams, the
-    exponents together), which makes them smaller under any codec and, for
-    rounded magnitudes, halves snappy's time.
+    exponents together): smaller once compressed, and for rounded magnitudes
+    much cheaper for snappy (bench/skinny_encoding.py).
     """
     split = {name: "BYTE_STREAM_SPLIT" for name in column_names if name.startswith(("mag_", "magerr_"))}
     return {"compression": compression, "use_dictionary": False, "column_encoding": split,
@@ -335,26 +335,43 @@ def process_pieces(pieces: list[SkinnyPiece], config: SkinnyConfig, dust: Healpi
         else:
             yield piece, kept
     for run in adjacent_runs(todo):
-        alone = False  # after a failure, the piece that failed is read by itself to tell whether it is spoilt
-        while run:
-            segment = run[:1] if alone else run
-            done = 0
-            try:
-                with _open_input(segment[0], config) as parquet:
-                    batches = iter_row_range(parquet, segment[0].path, config.input_columns(), segment[0].row_start,
-                                             segment[-1].row_stop, config.rows_per_chunk)
-                    for piece, group in zip(segment, regroup_rows(batches, [p.num_rows for p in segment])):
-                        outcome = _write_piece(piece, group, config, dust, result_key, settings)
-                        done += 1
-                        yield piece, outcome
-                alone = False
-            except InputFileError as error:
-                if len(segment) > 1:  # a chunk can span pieces: the error may belong to a later one
-                    alone = True
-                else:
-                    yield segment[0], _failed_outcome(segment[0], config, error)
-                    done, alone = 1, False
-            run = run[done:]
+        try:
+            parquet = _open_input(run[0], config)
+        except InputFileError as error:  # the file itself is unusable: every piece of it fails with that
+            for piece in run:
+                yield piece, _failed_outcome(piece, config, error)
+            continue
+        with parquet:
+            yield from _stream_pieces(parquet, run, config, dust, result_key, settings)
+
+
+def _stream_pieces(parquet: pq.ParquetFile, run: list[SkinnyPiece], config: SkinnyConfig, dust: HealpixMap | None,
+                   result_key: str, settings: dict[str, Any]) -> Iterator[tuple[SkinnyPiece, PieceOutcome]]:
+    """Convert and write adjacent pieces of one open file in one pass; a read error fails only the piece it spoils.
+
+    A chunk can span pieces, so after an error the piece being made is read
+    again by itself: it fails only if its own rows are bad. The pass then
+    resumes at the next piece.
+    """
+    alone = False
+    while run:
+        segment = run[:1] if alone else run
+        done = 0
+        try:
+            batches = iter_row_range(parquet, segment[0].path, config.input_columns(), segment[0].row_start,
+                                     segment[-1].row_stop, config.rows_per_chunk)
+            for piece, group in zip(segment, regroup_rows(batches, [p.num_rows for p in segment])):
+                outcome = _write_piece(piece, group, config, dust, result_key, settings)
+                done += 1
+                yield piece, outcome
+            alone = False
+        except InputFileError as error:
+            if len(segment) > 1:
+                alone = True
+            else:
+                yield segment[0], _failed_outcome(segment[0], config, error)
+                done, alone = 1, False
+        run = run[done:]
 
 
 def adjacent_runs(pieces: list[SkinnyPiece]) -> list[list[SkinnyPiece]]:

@@ -5,7 +5,10 @@ xvals), ``data/yvals`` (objects x grid) and ``ancil/`` (objectId and point
 estimates).  It is written chunk by chunk under an ``.inprogress`` name, flushed to
 storage and renamed only once every row is in, so a file with the final name is always
 whole.  The run-level ``index.hdf5`` stitches the finished pieces into one table
-with HDF5 virtual datasets.
+with HDF5 virtual datasets.  Skinny tables, the release record, manifests,
+plans, profiles and QA reports go through ``write_bytes_atomically`` or
+``write_text_atomically``, with the same guarantee (the timeline plot, a picture
+remade by every run, is written directly).
 """
 
 from __future__ import annotations

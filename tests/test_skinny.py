@@ -273,12 +273,17 @@ def run_pieces(config, pieces) -> dict:
             process_pieces(pieces, config, None, settings["result_key"], settings["settings"])}
 
 
+def count_opens(monkeypatch) -> list[str]:
+    opened: list[str] = []
+    real_open = pq.ParquetFile
+    monkeypatch.setattr(pq, "ParquetFile", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs))
+    return opened
+
+
 def test_a_files_ranges_are_read_in_one_pass_and_written_as_when_read_apart(tmp_path, monkeypatch):
     (path,) = write_catalog(tmp_path / "catalog", "dp02", 1, 5000, row_group_rows=1500)
     config, pieces = file_pieces(tmp_path, path, 1200, resume=False)
-    opened = []
-    real_open = pq.ParquetFile
-    monkeypatch.setattr(pq, "ParquetFile", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs))
+    opened = count_opens(monkeypatch)
     together = run_pieces(config, pieces)
     assert opened == [str(path)] and len(together) == 5 and not any(o.error for o in together.values())
     digests_together = digests(Path(config.folder))
@@ -290,7 +295,7 @@ def test_a_files_ranges_are_read_in_one_pass_and_written_as_when_read_apart(tmp_
         {n: (o.rows, o.sha256, o.nondetections) for n, o in together.items()}
 
 
-def test_a_damaged_row_group_fails_only_the_ranges_it_holds(tmp_path):
+def test_a_damaged_row_group_fails_only_the_ranges_it_holds(tmp_path, monkeypatch):
     (path,) = write_catalog(tmp_path / "catalog", "dp02", 1, 3000, row_group_rows=1000)
     group = pq.read_metadata(path).row_group(1)
     offset = min(group.column(i).data_page_offset for i in range(group.num_columns))
@@ -298,11 +303,24 @@ def test_a_damaged_row_group_fails_only_the_ranges_it_holds(tmp_path):
     damaged[offset:offset + 64] = b"\xff" * 64  # the page headers of row group 1 no longer parse
     path.write_bytes(bytes(damaged))
     config, pieces = file_pieces(tmp_path, path, 1000)
+    opened = count_opens(monkeypatch)
     outcomes = run_pieces(config, pieces)
     names = [p.output_name for p in pieces]
     assert [bool(outcomes[n].error) for n in names] == [False, True, False]
     assert outcomes[names[1]].error.startswith(f"{path}: cannot decode rows 1000-2000")
     assert sorted(digests(Path(config.folder))) == [names[0], names[2]]
+    assert opened == [str(path)]  # the retries read the open file again: its footer is parsed once
+
+
+def test_a_file_that_changed_fails_each_of_its_ranges_after_one_open(tmp_path, monkeypatch):
+    (path,) = write_catalog(tmp_path / "catalog", "dp1", 1, 3000)
+    config, pieces = file_pieces(tmp_path, path, 1000)
+    pq.write_table(pq.read_table(path).slice(0, 2500), path)  # after the registration
+    opened = count_opens(monkeypatch)
+    outcomes = run_pieces(config, pieces)
+    assert len(outcomes) == 3 and opened == [str(path)]
+    assert all(o.error.startswith(f"{path}: ") and "2500 rows, where the release record has" in o.error
+               and "3000 rows" in o.error for o in outcomes.values())
 
 
 def test_a_row_range_streams_exactly_its_rows(tmp_path):
