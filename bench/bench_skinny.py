@@ -1,12 +1,13 @@
-"""Skinny-table rows/s on one core: pzmpi's kernels against the pandas way pz-compute does it (target: >= 5x).
+"""Skinny-table rows/s on one core: pzmpi's per-rank work against the pandas way pz-compute does it (target: >= 5x).
 
     python bench/bench_skinny.py [--rows 100000] [--files 2] [--repeats 15] [--decimals -1]
                                  [--compression snappy] [--core 1]
 
-Both implementations run in this one process, pinned to one core with every
-thread pool at 1 thread, on the same synthetic catalogs (``pzmpi.synthetic``,
-widened to the real column counts: DP0.2 991 columns, DP1 1296, so that reading
-only the needed columns counts as it would). Each makes the same skinny table:
+Each way runs in a worker process of its own, as each does in production, and
+the workers take turns on one core (``--core``) with every thread pool at 1
+thread, on the same synthetic catalogs (``pzmpi.synthetic``, widened to the
+real column counts: DP0.2 991 columns, DP1 1296, so that reading only the
+needed columns counts as it would). Each makes the same skinny table:
 objectId, coord_ra, coord_dec, mag_{band}, magerr_{band} (float32), with
 pzmpi's non-detection policy (docs/skinny.md), the ``detect_isPrimary`` cut
 (DP0.2) and dereddening with the ``ebv`` column (DP1); the script checks that
@@ -23,10 +24,17 @@ column-wise dereddening, optional ``round``, then a pandas write
 (``DataFrame.to_parquet`` here; pz-compute writes HDF5 through tables_io). Its
 conversion is given pzmpi's policy with pandas/numpy column operations, because
 pz-compute's own (f = 0 to +inf, f < 0 to NaN with a negative error) is the bug
-the skinny command fixes. pzmpi's side is what one rank of ``pzmpi skinny`` does
-for its pieces (``pzmpi.skinny.process_pieces``), sha256 of the outputs included.
+the skinny command fixes. Its worker runs with Python's and glibc's defaults,
+as pz-compute's one process per file does.
 
-Timing: CPU time of each way, the two run in pairs (the order alternating), the
+pzmpi's side is what one rank of ``pzmpi skinny`` does for its pieces
+(``pzmpi.skinny.process_pieces``): its compiled reader, kernels and writer,
+sha256 of the outputs and their flush to storage included, in a process set up
+as the command sets up its own (``pzmpi.runtime.settle_process``). A third
+worker runs the pandas way with those same process settings, to show how
+much of the difference they make.
+
+Timing: CPU time of each way, the ways run in turn (the order rotating), the
 rows/s from the best run of each and the ratio from the median of the paired
 ratios, with their range: on a shared machine a single pair can be off by 2x.
 ``--compression`` sets both ways' output codec.
@@ -36,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -58,9 +67,10 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from pzmpi.cleaning import ZP_NJY  # noqa: E402
 from pzmpi.config import LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS  # noqa: E402
-from pzmpi.skinny import (InputFooter, convert_batch, encode_parquet, output_schema, process_pieces,  # noqa: E402
+from pzmpi.skinny import (InputFooter, convert_chunk, encode_skinny, new_outputs, process_pieces,  # noqa: E402
                           result_settings, split_inputs)
-from pzmpi.reader import iter_row_range  # noqa: E402
+from pzmpi.reader import CatalogFile  # noqa: E402
+from pzmpi.runtime import settle_process  # noqa: E402
 from pzmpi.skinny_config import COMPRESSIONS, build_skinny_config  # noqa: E402
 from pzmpi.synthetic import object_catalog  # noqa: E402
 from pzmpi.threads import pin_threads  # noqa: E402
@@ -205,30 +215,30 @@ def check_agreement(pzmpi_out: Path, pandas_out: Path) -> None:
 
 
 def pzmpi_split(registry: list[InputFooter], style: str, output: Output) -> dict[str, float]:
-    """CPU seconds of pzmpi's steps for these files: Arrow's (open and decode, encode) and its own.
+    """CPU seconds of pzmpi's steps for these files: the same calls as ``process_pieces``, timed apart.
 
-    The same calls as ``process_pieces``, timed apart; the file is written to memory only.
+    The file is encoded and hashed but not written.
     """
     config = build_skinny_config({"input": {"preset": style},
                                   "output": {"folder": "unused", "decimals": output.decimals,
                                              "compression": output.compression},
                                   "dereddening": {"method": "column" if style == "dp1" else "none"}},
                                  base_dir=Path("."), source="bench")
-    schema = output_schema(config.bands)
-    seconds = dict.fromkeys(("open + decode (Arrow)", "convert (pzmpi)", "encode (Arrow)", "sha256"), 0.0)
+    seconds = dict.fromkeys(("open + decode", "convert", "encode", "sha256"), 0.0)
     for item in registry:
         marks = [time.process_time()]
-        with pq.ParquetFile(item.path, pre_buffer=True) as parquet:
-            batches = list(iter_row_range(parquet, item.path, config.input_columns(), 0, item.rows,
-                                          config.rows_per_chunk))
+        with CatalogFile(item.path, config.input_columns()) as catalog:
+            chunks = list(catalog.iter_rows(0, item.rows, config.rows_per_chunk))
         marks.append(time.process_time())
-        parts = [convert_batch(batch, item.path, config, None) for batch in batches]
-        table = pa.Table.from_batches([pa.record_batch([part.columns[f.name] for f in schema], schema=schema)
-                                       for part in parts])
+        out, rows = new_outputs(config.bands, item.rows), 0
+        for chunk in chunks:
+            rows += len(convert_chunk(chunk, config, None, out, rows).columns["objectId"])
         marks.append(time.process_time())
-        content = encode_parquet(table, config)
+        parts = encode_skinny({name: values[:rows] for name, values in out.items()}, config, {})
         marks.append(time.process_time())
-        hashlib.sha256(content).hexdigest()
+        digest = hashlib.sha256()
+        for part in parts:
+            digest.update(part)
         marks.append(time.process_time())
         for name, start, stop in zip(seconds, marks, marks[1:]):
             seconds[name] += stop - start
@@ -252,74 +262,114 @@ def process_start_seconds(core: int) -> float:
     return min(times)
 
 
-def timed(way, inputs, out: Path, style: str, output: Output) -> tuple[float, float]:
-    """(CPU seconds, wall seconds) of one run into a fresh ``out``."""
-    fresh(out)
-    cpu, wall = time.process_time(), time.perf_counter()
-    way(inputs, out, style, output)
-    return time.process_time() - cpu, time.perf_counter() - wall
+WAYS = {"pzmpi": "pzmpi", "pandas": "pandas way", "pandas-tuned": "pandas way, pzmpi's process settings"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100000, help="rows per catalog file")
-    parser.add_argument("--files", type=int, default=2, help="catalog files per style")
-    parser.add_argument("--repeats", type=int, default=15, help="paired timed runs of the two ways")
-    parser.add_argument("--decimals", type=int, default=-1, help="round magnitudes (-1: no rounding)")
-    parser.add_argument("--compression", default="snappy", choices=sorted(COMPRESSIONS),
-                        help="parquet compression of both ways' outputs")
-    parser.add_argument("--styles", nargs="+", default=["dp02", "dp1"], choices=sorted(REAL_COLUMNS))
-    parser.add_argument("--core", type=int, default=1, help="the CPU to pin to (taskset -c CORE)")
-    parser.add_argument("--work", type=Path, default=Path("bench/results/skinny"))
-    args = parser.parse_args()
+def worker(args: argparse.Namespace) -> None:
+    """One way in a process of its own: answers 'run' with its CPU and wall seconds, 'split' with pzmpi's steps."""
     os.sched_setaffinity(0, {args.core})
     pin_threads(1)
     pa.set_cpu_count(1)
     pa.set_io_thread_count(1)
     work = args.work.resolve()
     output = Output(args.decimals, args.compression)
-    print(f"one core: CPU {sorted(os.sched_getaffinity(0))}, 1 thread per pool; pandas {pd.__version__}, "
+    paths = make_catalog(work / "catalogs" / args.style, args.style, args.files, args.rows)
+    out = work / f"out-{args.worker}" / args.style
+    way, inputs = (pzmpi_way, registered(paths)) if args.worker == "pzmpi" else (pandas_way, paths)
+    way(inputs[:1], fresh(out), args.style, output)  # warm-up: numba's cache, the page cache
+    if args.worker != "pandas":
+        settle_process()  # as 'pzmpi skinny' does once set up
+    print("ready", flush=True)
+    for line in sys.stdin:
+        if line.strip() == "run":
+            fresh(out)
+            cpu, wall = time.process_time(), time.perf_counter()
+            way(inputs, out, args.style, output)
+            reply = {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall}
+        else:
+            steps = [pzmpi_split(inputs, args.style, output) for _ in range(args.repeats)]
+            reply = {name: min(step[name] for step in steps) for name in steps[0]}
+        print(json.dumps(reply), flush=True)
+
+
+class Worker:
+    """A worker process of this script, driven through its standard input and output."""
+
+    def __init__(self, way: str, style: str, args: argparse.Namespace) -> None:
+        command = [sys.executable, __file__, "--worker", way, "--style", style, "--rows", str(args.rows),
+                   "--files", str(args.files), "--repeats", str(args.repeats), "--decimals", str(args.decimals),
+                   "--compression", args.compression, "--core", str(args.core), "--work", str(args.work)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.process.stdout.readline().strip() != "ready":
+            sys.exit(f"the {way} worker did not start")
+
+    def ask(self, request: str) -> dict[str, float]:
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=100000, help="rows per catalog file")
+    parser.add_argument("--files", type=int, default=2, help="catalog files per style")
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs of each way, in turn")
+    parser.add_argument("--decimals", type=int, default=-1, help="round magnitudes (-1: no rounding)")
+    parser.add_argument("--compression", default="snappy", choices=sorted(COMPRESSIONS),
+                        help="parquet compression of both ways' outputs")
+    parser.add_argument("--styles", nargs="+", default=["dp02", "dp1"], choices=sorted(REAL_COLUMNS))
+    parser.add_argument("--core", type=int, default=1, help="the CPU every worker is pinned to")
+    parser.add_argument("--work", type=Path, default=Path("bench/results/skinny"))
+    parser.add_argument("--worker", choices=sorted(WAYS), help=argparse.SUPPRESS)
+    parser.add_argument("--style", choices=sorted(REAL_COLUMNS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args)
+        return
+    work = args.work.resolve()
+    print(f"one core: CPU {args.core}, one worker process per way, 1 thread per pool; pandas {pd.__version__}, "
           f"pyarrow {pa.__version__}, numpy {np.__version__}; decimals {args.decimals}, "
-          f"compression {args.compression}; "
-          f"rows/s from CPU time (wall time in brackets), best of {args.repeats}; ratio: median of the "
-          f"{args.repeats} paired runs (range)", flush=True)
-    print(f"{'style':<6}{'columns':>8}{'rows':>10}{'MiB':>7}{'pzmpi rows/s':>26}{'pandas rows/s':>26}{'ratio':>8}"
-          f"{'range':>10}")
+          f"compression {args.compression}; rows/s from CPU time (wall time in brackets), best of {args.repeats}; "
+          f"ratio: median of the {args.repeats} paired runs (range)", flush=True)
+    print(f"{'style':<6}{'columns':>8}{'rows':>10}{'MiB':>7}  {'way':<38}{'rows/s':>24}{'ratio':>8}{'range':>11}")
     ratios, pandas_rates, splits = [], {}, []
     for style in args.styles:
         paths = make_catalog(work / "catalogs" / style, style, args.files, args.rows)
-        registry = registered(paths)
         size = sum(p.stat().st_size for p in paths) / 2**20
-        ours, theirs = work / "out-pzmpi" / style, work / "out-pandas" / style
-        ways = {"pzmpi": (pzmpi_way, registry), "pandas": (pandas_way, paths)}
-        outs = {"pzmpi": ours, "pandas": theirs}
-        pzmpi_way(registry[:1], fresh(ours), style, output)  # warm-up: numba's cache, the page cache
-        pandas_way(paths[:1], fresh(theirs), style, output)
-        check_agreement(ours, theirs)
-        best = {"pzmpi": (float("inf"),) * 2, "pandas": (float("inf"),) * 2}
-        paired = []
+        workers = {way: Worker(way, style, args) for way in WAYS}
+        check_agreement(work / "out-pzmpi" / style, work / "out-pandas" / style)
+        runs: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
+        order = list(WAYS)
         for repeat in range(args.repeats):
-            order = ["pzmpi", "pandas"] if repeat % 2 == 0 else ["pandas", "pzmpi"]  # drift falls on both
-            runs = {name: timed(*ways[name], out=outs[name], style=style, output=output) for name in order}
-            best = {name: tuple(min(a, b) for a, b in zip(best[name], runs[name])) for name in best}
-            paired.append(runs["pandas"][0] / runs["pzmpi"][0])
+            for way in order[repeat % 3:] + order[:repeat % 3]:  # drift falls on every way alike
+                reply = workers[way].ask("run")
+                runs[way].append((reply["cpu"], reply["wall"]))
         rows = args.files * args.rows
-        ratio = float(np.median(paired))
-        ratios.append(ratio)
-        pandas_rates[style] = rows / best["pandas"][0]
-        rates = {name: f"{rows / cpu:,.0f} ({rows / wall:,.0f})" for name, (cpu, wall) in best.items()}
-        print(f"{style:<6}{REAL_COLUMNS[style]:>8}{rows:>10,}{size:>7.0f}{rates['pzmpi']:>26}{rates['pandas']:>26}"
-              f"{ratio:>7.1f}x{min(paired):>6.1f}-{max(paired):.1f}x", flush=True)
-        steps = [pzmpi_split(registry, style, output) for _ in range(args.repeats)]
-        splits.append((style, {name: min(step[name] for step in steps) for name in steps[0]}, best["pandas"][0]))
+        for way, label in WAYS.items():
+            cpu, wall = min(c for c, _ in runs[way]), min(w for _, w in runs[way])
+            paired = [p[0] / z[0] for p, z in zip(runs[way], runs["pzmpi"])]
+            ratio = float(np.median(paired))
+            if way == "pandas":
+                ratios.append(ratio)
+                pandas_rates[style] = rows / cpu
+            shown = f"{ratio:>7.1f}x{min(paired):>6.1f}-{max(paired):.1f}x" if way != "pzmpi" else ""
+            print(f"{style:<6}{REAL_COLUMNS[style]:>8}{rows:>10,}{size:>7.0f}  {label:<38}"
+                  f"{f'{rows / cpu:,.0f} ({rows / wall:,.0f})':>24}{shown}", flush=True)
+        splits.append((style, workers["pzmpi"].ask("split"), min(c for c, _ in runs["pandas"])))
+        for process in workers.values():
+            process.close()
     print(f"target: pzmpi >= 5x the pandas way per core: {'met' if min(ratios) >= 5 else 'NOT met'} "
           f"(lowest median ratio {min(ratios):.1f}x)")
     for style, seconds, pandas_seconds in splits:
         total = sum(seconds.values())
-        print(f"pzmpi's CPU time on {style}, by step: "
-              + ", ".join(f"{name} {value / total:.0%}" for name, value in seconds.items())
-              + f"; the ratio if all but Arrow's reading cost nothing: "
-              f"{pandas_seconds / seconds['open + decode (Arrow)']:.1f}x")
+        rows = args.files * args.rows
+        print(f"pzmpi's CPU time on {style}, by step (without the file writes): "
+              + ", ".join(f"{name} {value / rows * 1e9:.0f} ns/row ({value / total:.0%})"
+                          for name, value in seconds.items()))
     start = process_start_seconds(args.core)
     print(f"pz-compute also starts one process per input file (srun per file in rail-slurm-preprocess.batch); "
           f"its imports take {start:.2f} s here. With that, per file of {args.rows:,} rows the pandas way makes "

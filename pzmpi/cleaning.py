@@ -28,9 +28,11 @@ import numba
 import numpy as np
 
 from pzmpi.config import CleaningConfig, InputConfig
+from pzmpi.log10 import log10
 
 ZP_NJY = 2.5 * math.log10(3631e9)  # AB zero point for fluxes in nJy: 31.40007
 MAG_ERR_PER_FRACTIONAL_FLUX = 2.5 / math.log(10.0)
+GATHER_BLOCK = 512  # rows copied to scratch at a time when converting selected rows
 
 
 def magnitude_column(band: str) -> str:
@@ -54,27 +56,65 @@ class CleanChunk:
         return len(self.ids)
 
 
-@numba.njit(cache=True, nogil=True)
-def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, mag, mag_err):  # pragma: no cover - compiled
-    """Fill ``mag``/``mag_err`` from nJy fluxes; return the number of non-detections."""
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _from_flux(f, e, ebv, a_band, nondetect_val, mag_limit, scale):  # pragma: no cover - compiled
+    """(magnitude, error, 1 if a non-detection) of one flux, without branches, so that loops of it vectorise.
+
+    One log10 per value: of the flux when detected, else of its error (the
+    1-sigma limiting magnitude) when that is usable. ``scale`` > 0 rounds both
+    results as numpy's round does: rint(x * scale) / scale.
+    """
+    detected = (f > 0.0) & (f < np.inf) & (e >= 0.0) & (e < np.inf)  # NaN compares false
+    usable_err = (e > 0.0) & (e < np.inf)
+    magnitude_of = log10(f if detected else (e if usable_err else 1.0))
+    m = -2.5 * magnitude_of + ZP_NJY
+    mag = m - a_band * ebv if detected else nondetect_val
+    err = MAG_ERR_PER_FRACTIONAL_FLUX * e / f if detected else (m if usable_err else mag_limit)
+    if scale > 0.0:
+        mag = np.rint(mag * scale) / scale
+        err = np.rint(err * scale) / scale
+    return mag, err, 0 if detected else 1
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _convert_all(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, mag, mag_err):  # pragma: no cover - compiled
+    """The vectorised loop: every row of ``flux`` into the same row of ``mag``."""
     nondetected = 0
-    deredden = ebv.size > 0
     for i in range(flux.size):
-        f = np.float64(flux[i])
-        e = np.float64(flux_err[i])
-        if np.isfinite(f) and f > 0.0 and np.isfinite(e) and e >= 0.0:
-            m = -2.5 * np.log10(f) + ZP_NJY
-            if deredden:
-                m -= a_band * ebv[i]
-            mag[i] = m
-            mag_err[i] = MAG_ERR_PER_FRACTIONAL_FLUX * e / f
-        else:
-            nondetected += 1
-            mag[i] = nondetect_val
-            if np.isfinite(e) and e > 0.0:
-                mag_err[i] = -2.5 * np.log10(e) + ZP_NJY
-            else:
-                mag_err[i] = mag_limit
+        dust = ebv[i] if ebv.size else 0.0
+        mag[i], mag_err[i], missed = _from_flux(np.float64(flux[i]), np.float64(flux_err[i]), dust, a_band,
+                                                nondetect_val, mag_limit, scale)
+        nondetected += missed
+    return nondetected
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, mag, mag_err, rows=np.empty(0, np.int64),
+                      scale=0.0):  # pragma: no cover - compiled
+    """Fill ``mag``/``mag_err`` from nJy fluxes; return the number of non-detections.
+
+    ``ebv`` is per input row, or empty (no dereddening). ``rows`` selects the
+    input rows to convert, in order (empty: all); they are copied a block at a
+    time into contiguous scratch arrays first, because loops that gather do not
+    vectorise. ``scale`` > 0 rounds (see ``_from_flux``).
+    """
+    if rows.size == 0:
+        return _convert_all(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, mag, mag_err)
+    nondetected = 0
+    block_flux = np.empty(GATHER_BLOCK)
+    block_err = np.empty(GATHER_BLOCK)
+    block_dust = np.empty(GATHER_BLOCK if ebv.size else 0)
+    for start in range(0, rows.size, GATHER_BLOCK):
+        count = min(GATHER_BLOCK, rows.size - start)
+        for k in range(count):
+            i = rows[start + k]
+            block_flux[k] = flux[i]
+            block_err[k] = flux_err[i]
+            if ebv.size:
+                block_dust[k] = ebv[i]
+        nondetected += _convert_all(block_flux[:count], block_err[:count], block_dust[:count if ebv.size else 0],
+                                    a_band, nondetect_val, mag_limit, scale, mag[start:start + count],
+                                    mag_err[start:start + count])
     return nondetected
 
 

@@ -26,6 +26,7 @@ from pzmpi.point_estimates import compile_kernel, point_estimates
 from pzmpi.profiling import StageTimer, summarize
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import iter_chunks
+from pzmpi.runtime import settle_process
 from pzmpi.writer import TEMP_SUFFIX, PieceWriter, is_complete, write_index, write_text_atomically
 
 EXIT_OK = 0
@@ -83,6 +84,7 @@ def run(config: Config, comm: mpi.Comm) -> int:
         compile_kernels(config.cleaning.magnitude_dtype)
         compile_kernel()
         estimator.compile()
+    settle_process()
 
     reporter = None
     if rank == mpi.ROOT:

@@ -1,9 +1,16 @@
 """Reading: stream a row range of a parquet file, only the needed columns, chunk by chunk.
 
-Memory per rank is bounded by the chunk size, never by the file size: pyarrow
-decodes the range's row groups in batches of ``rows_per_chunk`` rows.
-``iter_row_range`` is the one reader, shared by ``pzmpi run`` (pieces of whole
-row groups, ``iter_chunks``) and ``pzmpi skinny`` (any row range).
+``CatalogFile`` is the one reader, shared by ``pzmpi run`` (pieces of whole
+row groups, ``iter_chunks``) and ``pzmpi skinny`` (any row range). It decodes
+with pzmpi's compiled reader (``pzmpi.parquet``) when every needed column is a
+flat boolean, integer or floating column, and with Arrow otherwise; a chunk
+the compiled reader cannot decode is read again by Arrow, from that row on.
+Both give the same arrays: floating columns with nulls as NaN, boolean
+columns with nulls as False, and an error naming the file and the column for
+an integer column with nulls or a column of any other type.
+
+Memory per rank is bounded by a row group's needed columns plus a chunk of
+``rows_per_chunk`` rows, never by the file size.
 """
 
 from __future__ import annotations
@@ -15,7 +22,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi.errors import InputFileError
+from pzmpi.parquet.file import ColumnFile, Malformed
+from pzmpi.parquet.footer import Unsupported
 from pzmpi.plan import Piece
+
+Chunk = dict[str, np.ndarray]  # column name -> values, all of one length
+
+
+def chunk_rows(chunk: Chunk) -> int:
+    return len(next(iter(chunk.values())))
+
+
+def slice_chunk(chunk: Chunk, start: int, stop: int) -> Chunk:
+    return {name: values[start:stop] for name, values in chunk.items()}
 
 
 def check_columns(path: str, available: Iterable[str], columns: list[str]) -> None:
@@ -26,56 +45,152 @@ def check_columns(path: str, available: Iterable[str], columns: list[str]) -> No
         raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
 
 
-def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterator[dict[str, np.ndarray]]:
+class CatalogFile:
+    """The needed columns of one parquet catalog file, open for reading row ranges.
+
+    Raises InputFileError, naming the file, when it cannot be opened; columns
+    it lacks are listed in ``missing`` (``check_columns`` raises for them).
+    """
+
+    def __init__(self, path: str, columns: list[str]) -> None:
+        self.path = path
+        self.columns = list(columns)
+        self._arrow: pq.ParquetFile | None = None
+        self._compiled: ColumnFile | None = None
+        try:
+            self._compiled = ColumnFile(path, self.columns)
+        except Unsupported:
+            self._open_arrow()
+
+    @property
+    def num_rows(self) -> int:
+        return self._compiled.num_rows if self._compiled else self._arrow.metadata.num_rows
+
+    @property
+    def row_groups(self) -> tuple[int, ...]:
+        if self._compiled:
+            return self._compiled.row_groups
+        metadata = self._arrow.metadata
+        return tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+
+    @property
+    def missing(self) -> list[str]:
+        if self._compiled:
+            return self._compiled.missing
+        present = set(self._arrow.schema_arrow.names)
+        return [name for name in self.columns if name not in present]
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """What each present column holds: 'boolean', 'integer', 'floating', or Arrow's name of any other type."""
+        if self._compiled:
+            return self._compiled.kinds
+        schema = self._arrow.schema_arrow
+        return {name: _kind(schema.field(name).type) for name in self.columns if name not in self.missing}
+
+    def check_columns(self) -> None:
+        """Fail with the file and every missing column named, before any row is read."""
+        missing = self.missing
+        check_columns(self.path, [name for name in self.columns if name not in missing], self.columns)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether pzmpi's compiled reader decodes this file (else Arrow does)."""
+        return self._compiled is not None
+
+    def close(self) -> None:
+        for reader in (self._compiled, self._arrow):
+            if reader is not None:
+                reader.close()
+
+    def __enter__(self) -> CatalogFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def iter_rows(self, row_start: int, row_stop: int, rows_per_chunk: int) -> Iterator[Chunk]:
+        """Rows ``[row_start, row_stop)``, at most ``rows_per_chunk`` at a time; InputFileError if they do not decode."""
+        self.check_columns()
+        row = row_start
+        if self._compiled:
+            try:
+                for chunk in self._compiled.iter_rows(row_start, row_stop, rows_per_chunk):
+                    row += chunk_rows(chunk)
+                    yield chunk
+            except Malformed:  # Arrow is the reference: it reads the rest, or says why it cannot
+                self._open_arrow()
+        if row < row_stop:
+            yield from self._arrow_rows(row, row_stop, rows_per_chunk)
+
+    def _open_arrow(self) -> None:
+        if self._arrow is not None:
+            return
+        try:
+            self._arrow = pq.ParquetFile(self.path, pre_buffer=True)  # coalesced reads of the needed chunks
+        except Exception as error:  # a missing file, or one of pyarrow's several errors for a damaged one
+            raise InputFileError(f"{self.path}: cannot open: {error}") from None
+
+    def _arrow_rows(self, row_start: int, row_stop: int, rows_per_chunk: int) -> Iterator[Chunk]:
+        metadata = self._arrow.metadata
+        offsets = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
+        first = int(np.searchsorted(offsets, row_start, side="right")) - 1
+        last = int(np.searchsorted(offsets, row_stop, side="left"))
+        skip, remaining = row_start - int(offsets[first]), row_stop - row_start
+        batches = self._arrow.iter_batches(batch_size=rows_per_chunk, row_groups=range(first, last),
+                                           columns=self.columns, use_threads=False)
+        while remaining > 0:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                raise InputFileError(f"{self.path}: {remaining} fewer rows than its footer announces") from None
+            except (OSError, pa.ArrowException) as error:
+                raise InputFileError(f"{self.path}: cannot decode rows {row_start}-{row_stop} "
+                                     f"(row groups {first}-{last - 1}): {error}") from None
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            batch = batch.slice(skip, remaining)
+            skip = 0
+            remaining -= batch.num_rows
+            yield chunk_of_batch(self.path, batch, self.columns)
+
+
+def iter_chunks(piece: Piece, columns: list[str], rows_per_chunk: int) -> Iterator[Chunk]:
     """Yield the piece's rows as dicts of numpy arrays, ``rows_per_chunk`` rows at a time.
 
-    ``columns[0]`` is the id column, which must be a non-null integer column;
-    floating columns come back with nulls as NaN.
+    ``columns[0]`` is the id column, which must be a non-null integer column.
     """
-    try:
-        parquet = pq.ParquetFile(piece.path)
-    except Exception as error:
-        raise InputFileError(f"{piece.path}: cannot open: {error}") from None
-    with parquet:
-        check_columns(piece.path, parquet.schema_arrow.names, columns)
-        id_type = parquet.schema_arrow.field(columns[0]).type
-        if not pa.types.is_integer(id_type):
-            raise InputFileError(f"{piece.path}: id column {columns[0]} has type {id_type}, expected an integer")
-        for batch in iter_row_range(parquet, piece.path, columns, piece.row_start, piece.row_stop, rows_per_chunk):
-            yield {name: _to_numpy(piece.path, name, batch.column(name)) for name in columns}
+    with CatalogFile(piece.path, columns) as catalog:
+        catalog.check_columns()
+        id_kind = catalog.kinds[columns[0]]
+        if id_kind != "integer":
+            raise InputFileError(f"{piece.path}: id column {columns[0]} has type {id_kind}, expected an integer")
+        yield from catalog.iter_rows(piece.row_start, piece.row_stop, rows_per_chunk)
 
 
-def iter_row_range(parquet: pq.ParquetFile, path: str, columns: list[str], row_start: int, row_stop: int,
-                   rows_per_chunk: int) -> Iterator[pa.RecordBatch]:
-    """Stream rows ``[row_start, row_stop)`` of an open file, ``rows_per_chunk`` at a time, only ``columns``."""
-    metadata = parquet.metadata
-    offsets = np.cumsum([0] + [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)])
-    first = int(np.searchsorted(offsets, row_start, side="right")) - 1
-    last = int(np.searchsorted(offsets, row_stop, side="left"))
-    skip, remaining = row_start - int(offsets[first]), row_stop - row_start
-    batches = parquet.iter_batches(batch_size=rows_per_chunk, row_groups=range(first, last), columns=columns,
-                                   use_threads=False)
-    while remaining > 0:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            raise InputFileError(f"{path}: {remaining} fewer rows than its footer announces") from None
-        except (OSError, pa.ArrowException) as error:
-            raise InputFileError(f"{path}: cannot decode rows {row_start}-{row_stop} "
-                                 f"(row groups {first}-{last - 1}): {error}") from None
-        if skip >= batch.num_rows:
-            skip -= batch.num_rows
-            continue
-        batch = batch.slice(skip, remaining)
-        skip = 0
-        remaining -= batch.num_rows
-        yield batch
+def _kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_integer(arrow_type):
+        return "integer"
+    if pa.types.is_floating(arrow_type):
+        return "floating"
+    return str(arrow_type)
+
+
+def chunk_of_batch(path: str, batch: pa.RecordBatch, columns: list[str]) -> Chunk:
+    """An Arrow batch's ``columns`` as the compiled reader gives them (module docstring); errors name ``path``."""
+    return {name: _to_numpy(path, name, batch.column(name)) for name in columns}
 
 
 def _to_numpy(path: str, name: str, column: pa.Array) -> np.ndarray:
-    if pa.types.is_floating(column.type):
+    kind = _kind(column.type)
+    if kind == "floating":
         return column.to_numpy(zero_copy_only=False)
-    if pa.types.is_integer(column.type) or pa.types.is_boolean(column.type):
+    if kind == "boolean":
+        return column.fill_null(False).to_numpy(zero_copy_only=False)
+    if kind == "integer":
         if column.null_count:
             raise InputFileError(f"{path}: column {name} has {column.null_count} null value(s)")
         return column.to_numpy(zero_copy_only=False)

@@ -24,7 +24,6 @@ degrees), then ``mag_{band}`` and ``magerr_{band}`` (float32, AB) for every band
 from __future__ import annotations
 
 import bisect
-import hashlib
 import itertools
 import json
 import os
@@ -44,16 +43,20 @@ from pzmpi.checksum import sha256_of_file
 from pzmpi.cleaning import flux_to_magnitude
 from pzmpi.dustmap import HealpixMap, load_map
 from pzmpi.errors import ConfigError, InputFileError
+from pzmpi.parquet.encode import ColumnSpec, encode_file
+from pzmpi.parquet.pages import BYTE_STREAM_SPLIT, DELTA_BINARY_PACKED
 from pzmpi.plan import assign_in_order
 from pzmpi.progress import ProgressReporter
-from pzmpi.reader import check_columns, iter_row_range
+from pzmpi.reader import CatalogFile, Chunk, chunk_rows, slice_chunk
 from pzmpi.release import Release
+from pzmpi.runtime import settle_process
 from pzmpi.skinny_config import SkinnyConfig
-from pzmpi.writer import TEMP_SUFFIX, write_bytes_atomically, write_text_atomically
+from pzmpi.writer import TEMP_SUFFIX, write_parts_atomically, write_text_atomically
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3  # as 'pzmpi run'
 METADATA_KEY = b"pzmpi.skinny"
+CREATED_BY = "pzmpi skinny (pzmpi.parquet.encode)"
 MANIFEST = "manifest.json"
 SHA256SUMS = "sha256sums.txt"
 CONFIG_COPY = "config.toml"
@@ -67,48 +70,34 @@ def magerr_column(band: str) -> str:
     return f"magerr_{band}"
 
 
-def output_schema(bands: list[str]) -> pa.Schema:
-    """Identity and position, then all magnitudes, then all errors (pz-compute's column order).
-
-    No column may be null (a null flux is a non-detection, a null position
-    NaN), so every field is required: the writer then stores and computes no
-    definition levels.
-    """
-    fields = [pa.field("objectId", pa.int64(), nullable=False), pa.field("coord_ra", pa.float64(), nullable=False),
-              pa.field("coord_dec", pa.float64(), nullable=False)]
-    fields += [pa.field(mag_column(b), pa.float32(), nullable=False) for b in bands]
-    fields += [pa.field(magerr_column(b), pa.float32(), nullable=False) for b in bands]
-    return pa.schema(fields)
-
-
-# The cost of each writing choice below is measured by bench/skinny_encoding.py.
 # Row-group min/max only where a reader can use them to skip row groups: id lookups and sky cuts.
 # Magnitude ranges span nearly everything in every row group, so computing them buys nothing.
-STATISTICS_COLUMNS = ["objectId", "coord_ra", "coord_dec"]
-# Rows handed to the column encoders at a time (Arrow's default is 1,024): fewer calls into them; the
-# bytes differ only in where data pages end.
-WRITE_BATCH_ROWS = 65536
+STATISTICS_COLUMNS = ("objectId", "coord_ra", "coord_dec")  # as output_columns gives them
 
 
-def write_options(column_names: list[str], compression: str) -> dict[str, Any]:
-    """``pyarrow.parquet.write_table``'s options for a skinny output file.
+def output_columns(bands: list[str]) -> list[tuple[ColumnSpec, np.dtype]]:
+    """Identity and position, then all magnitudes, then all errors (pz-compute's column order), with their types.
 
-    No dictionaries (the values are nearly all distinct). Magnitudes and errors
-    are stored byte-stream-split (each float's bytes in four streams, the
-    exponents together): smaller once compressed, and for rounded magnitudes
-    much cheaper for snappy (bench/skinny_encoding.py).
+    No column may be null (a null flux is a non-detection, a null position
+    NaN), so every column is required: no definition levels are stored.
+    Magnitudes and errors are stored byte-stream-split (each float's bytes in
+    four streams, the exponents together): smaller once compressed, and much
+    cheaper for snappy when they are rounded; ids as differences
+    (DELTA_BINARY_PACKED), a few bits a row for sorted ids (bench/skinny_writer.py).
     """
-    split = {name: "BYTE_STREAM_SPLIT" for name in column_names if name.startswith(("mag_", "magerr_"))}
-    return {"compression": compression, "use_dictionary": False, "column_encoding": split,
-            "write_statistics": STATISTICS_COLUMNS, "write_batch_size": WRITE_BATCH_ROWS}
+    columns = [(ColumnSpec("objectId", DELTA_BINARY_PACKED, statistics=True), np.dtype(np.int64)),
+               (ColumnSpec("coord_ra", statistics=True), np.dtype(np.float64)),
+               (ColumnSpec("coord_dec", statistics=True), np.dtype(np.float64))]
+    columns += [(ColumnSpec(mag_column(b), BYTE_STREAM_SPLIT), np.dtype(np.float32)) for b in bands]
+    columns += [(ColumnSpec(magerr_column(b), BYTE_STREAM_SPLIT), np.dtype(np.float32)) for b in bands]
+    return columns
 
 
-def encode_parquet(table: pa.Table, config: SkinnyConfig) -> pa.Buffer:
-    """The bytes of one skinny output file."""
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, row_group_size=config.row_group_rows,
-                   **write_options(table.column_names, config.compression))
-    return sink.getvalue()
+def encode_skinny(columns: dict[str, np.ndarray], config: SkinnyConfig, recorded: dict[str, Any]) -> list:
+    """The bytes of one skinny output file, as buffers to hash and write in order."""
+    specs = [(spec, columns[spec.name]) for spec, _ in output_columns(config.bands)]
+    return encode_file(specs, config.row_group_rows, config.compression,
+                       {METADATA_KEY.decode(): json.dumps(recorded, sort_keys=True)}, CREATED_BY)
 
 
 @dataclass(frozen=True)
@@ -210,22 +199,18 @@ def release_inputs(release: Release) -> tuple[list[InputFooter], dict[str, str]]
     return footers, unreadable
 
 
-def check_schema(path: str, schema: pa.Schema, config: SkinnyConfig) -> None:
-    """Every needed column present and of a usable type; the error names the file and the columns."""
-    check_columns(path, schema.names, config.input_columns())
+def check_schema(path: str, kinds: dict[str, str], config: SkinnyConfig) -> None:
+    """Every needed column of a usable type (``CatalogFile.kinds``); the error names the file and the columns."""
     problems = []
     id_column, primary = config.columns["id_column"], config.columns["primary_column"]
     for name in config.input_columns():
-        kind = schema.field(name).type
+        kind = kinds[name]
         if name == id_column:
-            ok = pa.types.is_integer(kind)
-            expected = "an integer"
+            ok, expected = kind == "integer", "an integer"
         elif name == primary:
-            ok = pa.types.is_boolean(kind)
-            expected = "a boolean"
+            ok, expected = kind == "boolean", "a boolean"
         else:
-            ok = pa.types.is_floating(kind) or pa.types.is_integer(kind)
-            expected = "a number"
+            ok, expected = kind in ("floating", "integer"), "a number"
         if not ok:
             problems.append(f"column {name} has type {kind}, expected {expected}")
     if problems:
@@ -242,53 +227,56 @@ class Converted:
     bad_ebv: int
 
 
-def convert_batch(batch: pa.RecordBatch, path: str, config: SkinnyConfig, dust: HealpixMap | None) -> Converted:
-    """Primary cut, E(B-V), magnitudes and errors of one chunk, by the policy of docs/skinny.md."""
-    rows_read = batch.num_rows
+def convert_chunk(chunk: Chunk, config: SkinnyConfig, dust: HealpixMap | None,
+                  out: dict[str, np.ndarray] | None = None, at: int = 0) -> Converted:
+    """Primary cut, E(B-V), magnitudes and errors of one chunk, by the policy of docs/skinny.md.
+
+    The results go to rows ``at...`` of ``out`` (``new_outputs``), or to new
+    arrays when ``out`` is None. The primary cut is not applied to the input
+    columns: the kernel converts only the selected rows, and ids and positions
+    are gathered.
+    """
+    rows_read = chunk_rows(chunk)
     primary = config.columns["primary_column"]
-    if primary:
-        batch = batch.filter(batch.column(primary))  # a null flag counts as false
-    ids = batch.column(config.columns["id_column"])
-    if ids.null_count:
-        raise InputFileError(f"{path}: column {config.columns['id_column']} has {ids.null_count} null value(s)")
-    ra = _floats(batch, config.columns["ra_column"])
-    dec = _floats(batch, config.columns["dec_column"])
+    rows = np.flatnonzero(chunk[primary]) if primary else np.empty(0, dtype=np.int64)
+    n = rows.size if primary else rows_read
+    if out is None:
+        out, at = new_outputs(config.bands, n), 0
+    ra = np.asarray(chunk[config.columns["ra_column"]], dtype=np.float64)
+    dec = np.asarray(chunk[config.columns["dec_column"]], dtype=np.float64)
     ebv = np.empty(0)
     bad_ebv = 0
-    if config.ebv_method != "none":
-        ebv = _floats(batch, config.ebv_column) if config.ebv_method == "column" else dust.lookup(ra, dec)
+    if config.ebv_method != "none":  # per input row, as the kernel reads it
+        ebv = np.asarray(chunk[config.ebv_column], dtype=np.float64) if config.ebv_method == "column" \
+            else dust.lookup(ra, dec)
         usable = np.isfinite(ebv)
-        bad_ebv = int(usable.size - np.count_nonzero(usable))
+        bad_ebv = n - int(np.count_nonzero(usable[rows] if primary else usable))
         if bad_ebv:  # left uncorrected, and counted
             ebv = np.where(usable, ebv, 0.0)
-    n = batch.num_rows
-    columns: dict[str, np.ndarray] = {"objectId": ids.to_numpy().astype(np.int64, copy=False),
-                                      "coord_ra": ra, "coord_dec": dec}
+    ids = chunk[config.columns["id_column"]]
+    for name, values in (("objectId", ids), ("coord_ra", ra), ("coord_dec", dec)):
+        if primary:
+            np.take(values, rows, out=out[name][at:at + n])
+        else:
+            out[name][at:at + n] = values
     nondetections: dict[str, int] = {}
-    work_dtype = np.float64 if config.decimals >= 0 else np.float32
+    scale = float(10 ** config.decimals) if config.decimals >= 0 else 0.0
     for band, flux_name, error_name in zip(config.bands, config.flux_columns(), config.flux_error_columns()):
-        mag = np.empty(n, dtype=work_dtype)
-        mag_err = np.empty(n, dtype=work_dtype)
-        flux, flux_err = _numbers(batch, flux_name), _numbers(batch, error_name)
         a_band = config.extinction[band] if config.ebv_method != "none" else 0.0
-        nondetections[band] = int(flux_to_magnitude(flux, flux_err, ebv, a_band, config.nondetect_val,
-                                                    config.mag_limits[band], mag, mag_err))
-        if config.decimals >= 0:
-            mag = np.round(mag, config.decimals).astype(np.float32)
-            mag_err = np.round(mag_err, config.decimals).astype(np.float32)
-        columns[mag_column(band)] = mag
-        columns[magerr_column(band)] = mag_err
-    return Converted(columns, rows_read, nondetections, bad_ebv)
+        nondetections[band] = int(flux_to_magnitude(_numbers(chunk[flux_name]), _numbers(chunk[error_name]), ebv,
+                                                    a_band, config.nondetect_val, config.mag_limits[band],
+                                                    out[mag_column(band)][at:at + n],
+                                                    out[magerr_column(band)][at:at + n], rows, scale))
+    return Converted({name: values[at:at + n] for name, values in out.items()}, rows_read, nondetections, bad_ebv)
 
 
-def _floats(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    """A numeric column as float64, nulls as NaN."""
-    return np.asarray(batch.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+def new_outputs(bands: list[str], rows: int) -> dict[str, np.ndarray]:
+    """Room for ``rows`` rows of every skinny column."""
+    return {spec.name: np.empty(rows, dtype=dtype) for spec, dtype in output_columns(bands)}
 
 
-def _numbers(batch: pa.RecordBatch, name: str) -> np.ndarray:
+def _numbers(values: np.ndarray) -> np.ndarray:
     """A flux column as the kernel reads it: float32 or float64 kept as stored, integers as float64."""
-    values = batch.column(name).to_numpy(zero_copy_only=False)
     return values if values.dtype in (np.float32, np.float64) else values.astype(np.float64)
 
 
@@ -336,16 +324,16 @@ def process_pieces(pieces: list[SkinnyPiece], config: SkinnyConfig, dust: Healpi
             yield piece, kept
     for run in adjacent_runs(todo):
         try:
-            parquet = _open_input(run[0], config)
+            catalog = _open_input(run[0], config)
         except InputFileError as error:  # the file itself is unusable: every piece of it fails with that
             for piece in run:
                 yield piece, _failed_outcome(piece, config, error)
             continue
-        with parquet:
-            yield from _stream_pieces(parquet, run, config, dust, result_key, settings)
+        with catalog:
+            yield from _stream_pieces(catalog, run, config, dust, result_key, settings)
 
 
-def _stream_pieces(parquet: pq.ParquetFile, run: list[SkinnyPiece], config: SkinnyConfig, dust: HealpixMap | None,
+def _stream_pieces(catalog: CatalogFile, run: list[SkinnyPiece], config: SkinnyConfig, dust: HealpixMap | None,
                    result_key: str, settings: dict[str, Any]) -> Iterator[tuple[SkinnyPiece, PieceOutcome]]:
     """Convert and write adjacent pieces of one open file in one pass; a read error fails only the piece it spoils.
 
@@ -358,9 +346,8 @@ def _stream_pieces(parquet: pq.ParquetFile, run: list[SkinnyPiece], config: Skin
         segment = run[:1] if alone else run
         done = 0
         try:
-            batches = iter_row_range(parquet, segment[0].path, config.input_columns(), segment[0].row_start,
-                                     segment[-1].row_stop, config.rows_per_chunk)
-            for piece, group in zip(segment, regroup_rows(batches, [p.num_rows for p in segment])):
+            chunks = catalog.iter_rows(segment[0].row_start, segment[-1].row_stop, config.rows_per_chunk)
+            for piece, group in zip(segment, regroup_rows(chunks, [p.num_rows for p in segment])):
                 outcome = _write_piece(piece, group, config, dust, result_key, settings)
                 done += 1
                 yield piece, outcome
@@ -385,23 +372,24 @@ def adjacent_runs(pieces: list[SkinnyPiece]) -> list[list[SkinnyPiece]]:
     return runs
 
 
-def regroup_rows(batches: Iterator[pa.RecordBatch], sizes: list[int]) -> Iterator[list[pa.RecordBatch]]:
-    """Cut a stream of batches into consecutive groups of exactly ``sizes[i]`` rows, lazily.
+def regroup_rows(chunks: Iterator[Chunk], sizes: list[int]) -> Iterator[list[Chunk]]:
+    """Cut a stream of chunks into consecutive groups of exactly ``sizes[i]`` rows, lazily.
 
-    The stream must hold at least ``sum(sizes)`` rows (``iter_row_range`` raises
-    when a file holds fewer); a group is yielded as soon as its last row is read.
+    The stream must hold at least ``sum(sizes)`` rows (``CatalogFile.iter_rows``
+    raises when a file holds fewer); a group is yielded as soon as its last row is read.
     """
-    pending: pa.RecordBatch | None = None
+    pending: Chunk | None = None
     for size in sizes:
-        group: list[pa.RecordBatch] = []
+        group: list[Chunk] = []
         needed = size
         while needed > 0:
-            batch = pending if pending is not None else next(batches)
+            chunk = pending if pending is not None else next(chunks)
             pending = None
-            if batch.num_rows > needed:
-                batch, pending = batch.slice(0, needed), batch.slice(needed)
-            group.append(batch)
-            needed -= batch.num_rows
+            rows = chunk_rows(chunk)
+            if rows > needed:
+                chunk, pending = slice_chunk(chunk, 0, needed), slice_chunk(chunk, needed, rows)
+            group.append(chunk)
+            needed -= chunk_rows(chunk)
         yield group
 
 
@@ -423,46 +411,40 @@ def _failed_outcome(piece: SkinnyPiece, config: SkinnyConfig, error: InputFileEr
                         error=message if piece.path in message else f"{piece.path}: {message}")
 
 
-def _open_input(piece: SkinnyPiece, config: SkinnyConfig) -> pq.ParquetFile:
+def _open_input(piece: SkinnyPiece, config: SkinnyConfig) -> CatalogFile:
     """The piece's catalog file, opened, once it is known to be the file registered, with the columns needed."""
+    catalog = CatalogFile(piece.path, config.input_columns())
     try:
         size = os.path.getsize(piece.path)
-        parquet = pq.ParquetFile(piece.path, pre_buffer=True)  # coalesced reads of the needed column chunks
-    except Exception as error:  # a missing file, or one of pyarrow's several errors for a damaged one
-        raise InputFileError(f"{piece.path}: cannot open: {error}") from None
-    try:
-        rows = parquet.metadata.num_rows
-        if (size, rows) != (piece.input_size, piece.input_rows):
-            raise InputFileError(f"{piece.path}: {size} bytes and {rows} rows, where the release record has "
-                                 f"{piece.input_size} bytes and {piece.input_rows} rows: the file changed since "
+        if (size, catalog.num_rows) != (piece.input_size, piece.input_rows):
+            raise InputFileError(f"{piece.path}: {size} bytes and {catalog.num_rows} rows, where the release record "
+                                 f"has {piece.input_size} bytes and {piece.input_rows} rows: the file changed since "
                                  "'pzmpi release init'")
-        check_schema(piece.path, parquet.schema_arrow, config)
+        catalog.check_columns()
+        check_schema(piece.path, catalog.kinds, config)
     except BaseException:
-        parquet.close()
+        catalog.close()
         raise
-    return parquet
+    return catalog
 
 
-def _write_piece(piece: SkinnyPiece, batches: list[pa.RecordBatch], config: SkinnyConfig, dust: HealpixMap | None,
+def _write_piece(piece: SkinnyPiece, chunks: list[Chunk], config: SkinnyConfig, dust: HealpixMap | None,
                  result_key: str, settings: dict[str, Any]) -> PieceOutcome:
     """Convert one piece's input rows and write its output file atomically, with its checksum."""
-    schema = output_schema(config.bands)
     outcome = PieceOutcome(piece.output_name, piece.input_name, nondetections={band: 0 for band in config.bands})
-    parts = []
-    for batch in batches:
-        converted = convert_batch(batch, piece.path, config, dust)
-        parts.append(pa.record_batch([converted.columns[f.name] for f in schema], schema=schema))
+    out = new_outputs(config.bands, piece.num_rows)  # at most one output row per input row
+    rows = 0
+    for chunk in chunks:
+        converted = convert_chunk(chunk, config, dust, out, rows)
+        rows += len(converted.columns["objectId"])
         outcome.bad_ebv += converted.bad_ebv
         for band, count in converted.nondetections.items():
             outcome.nondetections[band] += count
-    table = pa.Table.from_batches(parts, schema=schema)  # chunking does not change the bytes written
-    recorded = {**piece.identity(result_key), "rows": table.num_rows, "nondetections": outcome.nondetections,
+    recorded = {**piece.identity(result_key), "rows": rows, "nondetections": outcome.nondetections,
                 "bad_ebv": outcome.bad_ebv, "settings": settings}
-    table = table.replace_schema_metadata({METADATA_KEY: json.dumps(recorded, sort_keys=True)})
-    content = encode_parquet(table, config)
-    outcome.sha256 = hashlib.sha256(content).hexdigest()  # of exactly the bytes written
-    write_bytes_atomically(Path(config.folder) / piece.output_name, content)
-    outcome.rows = table.num_rows
+    parts = encode_skinny({name: values[:rows] for name, values in out.items()}, config, recorded)
+    outcome.sha256 = write_parts_atomically(Path(config.folder) / piece.output_name, parts)
+    outcome.rows = rows
     return outcome
 
 
@@ -492,6 +474,7 @@ def run(config: SkinnyConfig, release: Release, comm: mpi.Comm, command: str) ->
         except ConfigError as error:
             problem = str(error)
     mpi.agree(comm, problem)
+    settle_process()
 
     reporter = None
     if rank == mpi.ROOT:

@@ -37,6 +37,7 @@ from pzmpi.errors import ConfigError
 from pzmpi.plan import assign_pieces
 from pzmpi.profiling import peak_rss_bytes
 from pzmpi.release import Release, utc_now
+from pzmpi.runtime import settle_process
 
 EXIT_OK = 0
 EXIT_BLOCKING_FAILURE = 4
@@ -759,6 +760,7 @@ def run(comm: mpi.Comm, release: Release, options: Options, command: str) -> int
     rank = comm.Get_rank()
     plan = mpi.broadcast_from_root(comm, lambda: make_plan(release, options, comm.Get_size()))
     compile_kernels()
+    settle_process()
     setup = time.perf_counter() - start
 
     results, histograms, id_parts, file_parts, timing = _check_files(plan, options, rank)

@@ -6,13 +6,14 @@ estimates).  It is written chunk by chunk under an ``.inprogress`` name, flushed
 storage and renamed only once every row is in, so a file with the final name is always
 whole.  The run-level ``index.hdf5`` stitches the finished pieces into one table
 with HDF5 virtual datasets.  Skinny tables, the release record, manifests,
-plans, profiles and QA reports go through ``write_bytes_atomically`` or
-``write_text_atomically``, with the same guarantee (the timeline plot, a picture
+plans, profiles and QA reports go through ``write_parts_atomically``,
+``write_bytes_atomically`` or ``write_text_atomically``, with the same guarantee (the timeline plot, a picture
 remade by every run, is written directly).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ from pzmpi.errors import InputFileError
 
 PDF_CHUNK_BYTES = 1 << 20
 TEMP_SUFFIX = ".inprogress"
+IOV_MAX = 1024  # buffers one writev takes (POSIX minimum on Linux)
 
 
 def temp_path_of(final: Path) -> Path:
@@ -47,16 +49,38 @@ def replace_durably(temp: Path, final: Path) -> None:
     os.replace(temp, final)
 
 
-def write_bytes_atomically(path: Path, content: bytes | memoryview) -> None:
-    """Replace ``path`` with ``content`` so that readers see the old file or the new one, never half of one."""
+def write_parts_atomically(path: Path, parts: list) -> str:
+    """Replace ``path`` with the buffers ``parts`` in order, as ``write_bytes_atomically``; their sha256 in hex.
+
+    The buffers are hashed as they are written, and never joined into one.
+    """
     temp = temp_path_of(path)
+    digest = hashlib.sha256()
     try:
-        with open(temp, "wb") as handle:
-            handle.write(content)
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            views = [memoryview(part).cast("B") for part in parts]
+            for view in views:
+                digest.update(view)
+            while views:  # one system call for all buffers; a short write (a full disk raises) resumes
+                written = os.writev(descriptor, views[:IOV_MAX])
+                while views and written >= len(views[0]):
+                    written -= len(views[0])
+                    views.pop(0)
+                if views and written:
+                    views[0] = views[0][written:]
+        finally:
+            os.close(descriptor)
         replace_durably(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    return digest.hexdigest()
+
+
+def write_bytes_atomically(path: Path, content: bytes | memoryview) -> None:
+    """Replace ``path`` with ``content`` so that readers see the old file or the new one, never half of one."""
+    write_parts_atomically(path, [content])
 
 
 def write_text_atomically(path: Path, text: str) -> None:

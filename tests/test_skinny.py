@@ -19,10 +19,10 @@ from pzmpi.cleaning import clean_chunk
 from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, ConfigError, InputConfig
 from pzmpi.dustmap import ICRS_TO_GALACTIC, UNSEEN, load_map, nside_of, read_fits_column, sky_to_pixels
 from pzmpi.errors import InputFileError
-from pzmpi.reader import iter_row_range
+from pzmpi.reader import CatalogFile, chunk_of_batch
 from pzmpi.release import Release, catalog_files, describe_file
-from pzmpi.skinny import (STATISTICS_COLUMNS, InputFooter, adjacent_runs, check_schema, convert_batch,
-                          encode_parquet, mag_column, magerr_column, output_schema, process_pieces, regroup_rows,
+from pzmpi.skinny import (STATISTICS_COLUMNS, InputFooter, adjacent_runs, check_schema, convert_chunk,
+                          encode_skinny, mag_column, magerr_column, output_columns, process_pieces, regroup_rows,
                           release_inputs, result_settings, slice_rows, split_inputs)
 from pzmpi.skinny_config import build_skinny_config
 from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
@@ -38,8 +38,9 @@ def make_config(tmp_path: Path, preset: str = "dp02", **sections: dict):
     return build_skinny_config(raw, base_dir=tmp_path, source=str(tmp_path / "skinny.toml"))
 
 
-def as_batch(table: pa.Table, columns: list[str]) -> pa.RecordBatch:
-    return table.select(columns).combine_chunks().to_batches()[0]
+def as_chunk(table: pa.Table, columns: list[str]) -> dict[str, np.ndarray]:
+    """The table's columns as the reader hands them to the conversion (nulls as NaN or False)."""
+    return chunk_of_batch("x.parquet", table.select(columns).combine_chunks().to_batches()[0], columns)
 
 
 def expected_magnitudes(table: pa.Table, band: str, ebv: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +109,7 @@ def test_magnitudes_equal_the_formulas_to_float32_precision(tmp_path, style):
     table = object_catalog(3000, style, seed=3)
     dered = {"method": "column"} if style == "dp1" else {}
     config = make_config(tmp_path, style, dereddening=dered)
-    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    out = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
     keep = table["detect_isPrimary"].to_numpy() if style == "dp02" else np.ones(table.num_rows, bool)
     ebv = table["ebv"].to_numpy().astype(np.float64) if style == "dp1" else 0.0
     np.testing.assert_array_equal(out["objectId"], table["objectId"].to_numpy()[keep])
@@ -132,7 +133,7 @@ def test_invalid_photometry_is_a_nondetection_never_inf_nan_or_negative_error(tm
     table = table.set_column(table.schema.get_field_index("r_cModelFlux"), "r_cModelFlux",
                              pa.array(flux, mask=np.arange(200) == 11))  # row 11: a null flux
     config = make_config(tmp_path, style, input={"primary_cut": False}, output={"nondetect_val": nondetect})
-    converted = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None)
+    converted = convert_chunk(as_chunk(table, config.input_columns()), config, None)
     for band in BANDS:
         mags, errs = converted.columns[mag_column(band)], converted.columns[magerr_column(band)]
         detected = valid(table, band)
@@ -156,7 +157,7 @@ def test_primary_cut_keeps_primary_rows_in_order_and_a_null_flag_drops_the_row(t
     table = table.set_column(table.schema.get_field_index("detect_isPrimary"), "detect_isPrimary",
                              pa.array(flags, mask=np.arange(500) == 0))
     config = make_config(tmp_path, "dp02")
-    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None)
+    out = convert_chunk(as_chunk(table, config.input_columns()), config, None)
     expected = table["objectId"].to_numpy()[flags & (np.arange(500) != 0)]
     np.testing.assert_array_equal(out.columns["objectId"], expected)
     assert out.rows_read == 500 and 400 < len(expected) < 500
@@ -165,7 +166,7 @@ def test_primary_cut_keeps_primary_rows_in_order_and_a_null_flag_drops_the_row(t
 def test_rounding_to_n_decimals(tmp_path):
     table = object_catalog(1000, "dp1", seed=7)
     config = make_config(tmp_path, "dp1", output={"decimals": 3})
-    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    out = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
     good = valid(table, "i")
     mag, mag_err = expected_magnitudes(table, "i")
     np.testing.assert_array_equal(out["mag_i"][good], np.round(mag[good], 3).astype(np.float32))
@@ -176,22 +177,28 @@ def test_rounding_to_n_decimals(tmp_path):
 def test_output_files_have_required_columns_and_statistics_only_where_readers_skip(tmp_path):
     table = object_catalog(3000, "dp1", seed=11)
     config = make_config(tmp_path, "dp1", output={"row_group_rows": 1000})
-    schema = output_schema(config.bands)
-    converted = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
-    written = pa.table([converted[f.name] for f in schema], schema=schema)
-    buffer = encode_parquet(written, config)
-    assert encode_parquet(written, config).equals(buffer)  # the same bytes every time
-    parquet = pq.ParquetFile(pa.BufferReader(buffer))
-    assert parquet.schema_arrow == schema and not any(f.nullable for f in parquet.schema_arrow)
+    converted = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
+    content = b"".join(bytes(part) for part in encode_skinny(converted, config, {"rows": 3000}))
+    assert b"".join(bytes(part) for part in encode_skinny(converted, config, {"rows": 3000})) == content
+    parquet = pq.ParquetFile(pa.BufferReader(content))
+    names = [spec.name for spec, _ in output_columns(config.bands)]
+    assert parquet.schema_arrow.names == names and not any(f.nullable for f in parquet.schema_arrow)
+    assert [parquet.schema_arrow.field(name).type for name in names[:4]] == [pa.int64(), pa.float64(), pa.float64(),
+                                                                            pa.float32()]
+    assert json.loads(parquet.schema_arrow.metadata[b"pzmpi.skinny"]) == {"rows": 3000}
     assert parquet.metadata.num_row_groups == 3
     for group in range(3):
         chunks = {chunk.path_in_schema: chunk
-                  for chunk in (parquet.metadata.row_group(group).column(i) for i in range(len(schema)))}
+                  for chunk in (parquet.metadata.row_group(group).column(i) for i in range(len(names)))}
         assert {name for name, chunk in chunks.items() if chunk.is_stats_set} == set(STATISTICS_COLUMNS)
+        ids = converted["objectId"][group * 1000:(group + 1) * 1000]
+        assert (chunks["objectId"].statistics.min, chunks["objectId"].statistics.max) == (ids.min(), ids.max())
         assert all("RLE_DICTIONARY" not in chunk.encodings for chunk in chunks.values())
         assert {name for name, chunk in chunks.items() if "BYTE_STREAM_SPLIT" in chunk.encodings} == \
             {mag_column(b) for b in config.bands} | {magerr_column(b) for b in config.bands}
-    assert parquet.read().equals(written)
+    read = parquet.read()
+    for name in names:
+        np.testing.assert_array_equal(read[name].to_numpy(), converted[name], err_msg=name)
 
 
 def test_files_are_cut_into_row_ranges_named_after_the_input():
@@ -246,10 +253,10 @@ def test_the_release_record_gives_the_row_groups_that_slices_follow(tmp_path):
 
 
 def test_regrouping_a_stream_gives_exactly_each_size_in_order():
-    batches = [pa.record_batch({"i": np.arange(a, b)}) for a, b in ((0, 7), (7, 8), (8, 30), (30, 31))]
-    groups = list(regroup_rows(iter(batches), [3, 10, 0, 17, 1]))
-    assert [sum(b.num_rows for b in g) for g in groups] == [3, 10, 0, 17, 1]
-    np.testing.assert_array_equal(np.concatenate([b.column(0).to_numpy() for g in groups for b in g]), np.arange(31))
+    chunks = [{"i": np.arange(a, b)} for a, b in ((0, 7), (7, 8), (8, 30), (30, 31))]
+    groups = list(regroup_rows(iter(chunks), [3, 10, 0, 17, 1]))
+    assert [sum(len(c["i"]) for c in g) for g in groups] == [3, 10, 0, 17, 1]
+    np.testing.assert_array_equal(np.concatenate([c["i"] for g in groups for c in g]), np.arange(31))
 
 
 def test_adjacent_ranges_of_one_file_form_one_run():
@@ -274,9 +281,10 @@ def run_pieces(config, pieces) -> dict:
 
 
 def count_opens(monkeypatch) -> list[str]:
+    import pzmpi.skinny
+
     opened: list[str] = []
-    real_open = pq.ParquetFile
-    monkeypatch.setattr(pq, "ParquetFile", lambda *args, **kwargs: opened.append(args[0]) or real_open(*args, **kwargs))
+    monkeypatch.setattr(pzmpi.skinny, "CatalogFile", lambda path, columns: opened.append(path) or CatalogFile(path, columns))
     return opened
 
 
@@ -326,29 +334,33 @@ def test_a_file_that_changed_fails_each_of_its_ranges_after_one_open(tmp_path, m
 def test_a_row_range_streams_exactly_its_rows(tmp_path):
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table({"objectId": np.arange(5000), "x": np.arange(5000.0)}), path, row_group_size=1000)
-    with pq.ParquetFile(path) as parquet:
-        batches = list(iter_row_range(parquet, str(path), ["objectId"], 1500, 3700, 700))
-    ids = np.concatenate([b.column(0).to_numpy() for b in batches])
+    with CatalogFile(str(path), ["objectId"]) as catalog:
+        chunks = list(catalog.iter_rows(1500, 3700, 700))
+    ids = np.concatenate([c["objectId"] for c in chunks])
     np.testing.assert_array_equal(ids, np.arange(1500, 3700))
-    assert max(b.num_rows for b in batches) <= 700
+    assert max(len(c["objectId"]) for c in chunks) <= 700
 
 
 def test_schema_problems_name_the_file_and_column(tmp_path):
     config = make_config(tmp_path, "dp02")
     table = object_catalog(10, "dp02", seed=1)
-    with pytest.raises(InputFileError, match=r"f\.parquet: missing column\(s\) g_cModelFluxErr"):
-        check_schema("f.parquet", table.drop_columns(["g_cModelFluxErr"]).schema, config)
+    pq.write_table(table.drop_columns(["g_cModelFluxErr", "i_cModelFlux"]), tmp_path / "f.parquet")
+    with CatalogFile(str(tmp_path / "f.parquet"), config.input_columns()) as catalog:
+        with pytest.raises(InputFileError, match=r"f\.parquet: missing column\(s\) g_cModelFluxErr, i_cModelFlux"):
+            catalog.check_columns()
     retyped = table.set_column(table.schema.get_field_index("r_cModelFlux"), "r_cModelFlux",
                                pa.array(["1.0"] * 10))
-    with pytest.raises(InputFileError, match="column r_cModelFlux has type string, expected a number"):
-        check_schema("f.parquet", retyped.schema, config)
+    pq.write_table(retyped, tmp_path / "g.parquet")
+    with CatalogFile(str(tmp_path / "g.parquet"), config.input_columns()) as catalog:
+        with pytest.raises(InputFileError, match="g.parquet: column r_cModelFlux has type string, expected a number"):
+            check_schema(str(tmp_path / "g.parquet"), catalog.kinds, config)
 
 
 def test_run_reads_skinny_magnitudes_as_it_reads_the_fluxes(tmp_path):
     """pzmpi run's cleaning gives the same magnitudes from the skinny table as from the catalog's fluxes."""
     table = with_bad_photometry(object_catalog(300, "dp1", seed=8), "u")
     config = make_config(tmp_path, "dp1", input={"primary_cut": False})
-    skinny = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, None).columns
+    skinny = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
     common = dict(paths=["x"], id_column="objectId", bands=BANDS, magnitude_nondetect_val=99.0, ebv_column="ebv")
     from_flux = InputConfig(flux_column="{band}_cModelFlux", flux_error_column="{band}_cModelFluxErr",
                             magnitude_column="", magnitude_error_column="", **common)
@@ -516,7 +528,7 @@ def test_map_dereddening_subtracts_a_times_the_map_value(tmp_path):
                          dereddening={"method": "map", "map": "ebv.npy", "map_ordering": "ring",
                                       "map_frame": "galactic"})
     dust = load_map(config.map_path, config.map_ordering, config.map_frame, config.map_column)
-    out = convert_batch(as_batch(table, config.input_columns()), "x.parquet", config, dust).columns
+    out = convert_chunk(as_chunk(table, config.input_columns()), config, dust).columns
     ebv = values[pixels_of(table["coord_ra"].to_numpy(), table["coord_dec"].to_numpy(), nside, False, True)]
     good = valid(table, "r")
     mag, _ = expected_magnitudes(table, "r", ebv)
