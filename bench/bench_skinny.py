@@ -24,15 +24,16 @@ column-wise dereddening, optional ``round``, then a pandas write
 (``DataFrame.to_parquet`` here; pz-compute writes HDF5 through tables_io). Its
 conversion is given pzmpi's policy with pandas/numpy column operations, because
 pz-compute's own (f = 0 to +inf, f < 0 to NaN with a negative error) is the bug
-the skinny command fixes. Its worker runs with Python's and glibc's defaults,
-as pz-compute's one process per file does.
+the skinny command fixes.
 
 pzmpi's side is what one rank of ``pzmpi skinny`` does for its pieces
 (``pzmpi.skinny.process_pieces``): its compiled reader, kernels and writer,
-sha256 of the outputs and their flush to storage included, in a process set up
-as the command sets up its own (``pzmpi.runtime.settle_process``). A third
-worker runs the pandas way with those same process settings, to show how
-much of the difference they make.
+sha256 of the outputs and their flush to storage included, in a process set
+up as the command sets up its own (``pzmpi.runtime.settle_process``: glibc
+keeps freed memory, start-up objects out of the collector's reach); the
+pandas way's worker runs with Python's and glibc's defaults, as pz-compute's
+processes do. Two more workers show what those settings are worth on each
+side: pzmpi without them, and the pandas way with them.
 
 Timing: CPU time of each way, the ways run in turn (the order rotating), the
 rows/s from the best run of each and the ratio from the median of the paired
@@ -262,7 +263,8 @@ def process_start_seconds(core: int) -> float:
     return min(times)
 
 
-WAYS = {"pzmpi": "pzmpi", "pandas": "pandas way", "pandas-tuned": "pandas way, pzmpi's process settings"}
+WAYS = {"pzmpi": "pzmpi", "pzmpi-untuned": "pzmpi, Python's and glibc's defaults", "pandas": "pandas way",
+        "pandas-tuned": "pandas way, pzmpi's process settings"}
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -275,9 +277,9 @@ def worker(args: argparse.Namespace) -> None:
     output = Output(args.decimals, args.compression)
     paths = make_catalog(work / "catalogs" / args.style, args.style, args.files, args.rows)
     out = work / f"out-{args.worker}" / args.style
-    way, inputs = (pzmpi_way, registered(paths)) if args.worker == "pzmpi" else (pandas_way, paths)
+    way, inputs = (pzmpi_way, registered(paths)) if args.worker.startswith("pzmpi") else (pandas_way, paths)
     way(inputs[:1], fresh(out), args.style, output)  # warm-up: numba's cache, the page cache
-    if args.worker != "pandas":
+    if args.worker in ("pzmpi", "pandas-tuned"):
         settle_process()  # as 'pzmpi skinny' does once set up
     print("ready", flush=True)
     for line in sys.stdin:
@@ -334,7 +336,7 @@ def main() -> None:
     print(f"one core: CPU {args.core}, one worker process per way, 1 thread per pool; pandas {pd.__version__}, "
           f"pyarrow {pa.__version__}, numpy {np.__version__}; decimals {args.decimals}, "
           f"compression {args.compression}; rows/s from CPU time (wall time in brackets), best of {args.repeats}; "
-          f"ratio: median of the {args.repeats} paired runs (range)", flush=True)
+          f"ratio: its CPU time over pzmpi's, median of the {args.repeats} paired runs (range)", flush=True)
     print(f"{'style':<6}{'columns':>8}{'rows':>10}{'MiB':>7}  {'way':<38}{'rows/s':>24}{'ratio':>8}{'range':>11}")
     ratios, pandas_rates, splits = [], {}, []
     for style in args.styles:
@@ -345,7 +347,8 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {way: [] for way in WAYS}
         order = list(WAYS)
         for repeat in range(args.repeats):
-            for way in order[repeat % 3:] + order[:repeat % 3]:  # drift falls on every way alike
+            shift = repeat % len(order)
+            for way in order[shift:] + order[:shift]:  # drift falls on every way alike
                 reply = workers[way].ask("run")
                 runs[way].append((reply["cpu"], reply["wall"]))
         rows = args.files * args.rows

@@ -1,10 +1,14 @@
 """Cleaning: magnitudes equal the plain formulas, and every invalid flux is a non-detection."""
 
+from decimal import Decimal, getcontext
+
+import numba
 import numpy as np
 import pytest
 
-from pzmpi.cleaning import ZP_NJY, clean_chunk, input_columns
+from pzmpi.cleaning import ZP_NJY, clean_chunk, flux_to_magnitude, input_columns
 from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, InputConfig
+from pzmpi.log10 import log10
 from pzmpi.sample import magnitudes_to_fluxes
 
 
@@ -96,3 +100,43 @@ def test_round_trip_of_the_sample_converter():
     as_float32 = clean_chunk(raw, make_input(bands=("g",)), make_cleaning(dtype="float32"))
     np.testing.assert_array_equal(as_float32.columns["mag_g_lsst"], mag)
     np.testing.assert_array_equal(as_float32.columns["mag_err_g_lsst"], err)
+
+
+def test_log10_is_within_an_ulp_and_exact_at_powers_of_ten():
+    @numba.njit(cache=False)
+    def all_log10(values, out):
+        for i in range(values.size):
+            out[i] = log10(values[i])
+
+    rng = np.random.default_rng(7)
+    values = np.concatenate([10 ** rng.uniform(-3, 9, 20000), rng.uniform(0.69, 1.45, 5000),
+                             1 + rng.uniform(-1e-9, 1e-9, 500), [5e-324, 1e-310, 2.2250738585072014e-308,
+                                                                  1.7976931348623157e308, 0.5, 2.0]])
+    out = np.empty_like(values)
+    all_log10(values, out)
+    getcontext().prec = 40
+    exact = np.array([float(Decimal(v).log10()) for v in values])
+    nonzero = exact != 0
+    assert np.max(np.abs(out - exact)[nonzero] / np.spacing(np.abs(exact[nonzero]))) <= 1.0
+    powers = 10.0 ** np.arange(-20, 21)
+    out = np.empty_like(powers)
+    all_log10(powers, out)
+    np.testing.assert_array_equal(out, np.arange(-20, 21))
+    assert not np.signbit(out[20])  # log10(1) is +0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_selected_rows_and_rounding_equal_converting_the_gathered_rows_then_numpy_round(dtype):
+    """The kernel's two options: ``rows`` (the primary cut, in blocks of GATHER_BLOCK) and ``scale`` (rounding)."""
+    rng = np.random.default_rng(8)
+    n = 5000
+    flux = (10 ** rng.uniform(-1, 5, n) * rng.choice([1, 1, 1, -1, 0], n)).astype(dtype)
+    err = (np.abs(flux) * 0.1 + 1).astype(dtype)
+    ebv = rng.uniform(0, 0.2, n)
+    rows = np.flatnonzero(rng.random(n) < 0.7)
+    picked = [np.empty(rows.size, np.float32) for _ in range(2)]
+    count = flux_to_magnitude(flux, err, ebv, 3.64, 99.0, 27.0, *picked, rows, 1e4)
+    reference = [np.empty(rows.size) for _ in range(2)]
+    assert count == flux_to_magnitude(flux[rows], err[rows], ebv[rows], 3.64, 99.0, 27.0, *reference)
+    for got, expected in zip(picked, reference):
+        np.testing.assert_array_equal(got, np.round(expected, 4).astype(np.float32))

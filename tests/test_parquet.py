@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from decimal import Decimal, getcontext
 from pathlib import Path
 
-import numba
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,7 +15,6 @@ import pytest
 
 import pzmpi.parquet.file
 from pzmpi.errors import InputFileError
-from pzmpi.log10 import log10
 from pzmpi.parquet import compact, thrift
 from pzmpi.parquet.encode import ColumnSpec, encode_file
 from pzmpi.parquet.file import ColumnFile, Malformed
@@ -277,7 +274,7 @@ def test_duckdb_reads_the_writers_files_as_written(tmp_path):
     np.testing.assert_array_equal(np.array(mags, dtype=np.float32), columns[1][1])
 
 
-# -- thrift and log10 ----------------------------------------------------------------------------------------
+# -- thrift ----------------------------------------------------------------------------------------
 
 def test_thrift_skip_walks_what_the_encoder_writes_and_refuses_truncations():
     nested = [(1, thrift.I32, -5), (2, thrift.BINARY, "name"), (3, compact.BOOL, True),
@@ -289,26 +286,3 @@ def test_thrift_skip_walks_what_the_encoder_writes_and_refuses_truncations():
     assert thrift.skip(data, 0, thrift.STRUCT, stack) == data.size - 4
     for cut in range(1, data.size - 4):
         assert thrift.skip(data[:cut], 0, thrift.STRUCT, stack) == -1
-
-
-def test_log10_is_within_an_ulp_and_exact_at_powers_of_ten():
-    @numba.njit(cache=False)
-    def all_log10(values, out):
-        for i in range(values.size):
-            out[i] = log10(values[i])
-
-    rng = np.random.default_rng(7)
-    values = np.concatenate([10 ** rng.uniform(-3, 9, 20000), rng.uniform(0.69, 1.45, 5000),
-                             1 + rng.uniform(-1e-9, 1e-9, 500), [5e-324, 1e-310, 2.2250738585072014e-308,
-                                                                  1.7976931348623157e308, 0.5, 2.0]])
-    out = np.empty_like(values)
-    all_log10(values, out)
-    getcontext().prec = 40
-    exact = np.array([float(Decimal(v).log10()) for v in values])
-    nonzero = exact != 0
-    assert np.max(np.abs(out - exact)[nonzero] / np.spacing(np.abs(exact[nonzero]))) <= 1.0
-    powers = 10.0 ** np.arange(-20, 21)
-    out = np.empty_like(powers)
-    all_log10(powers, out)
-    np.testing.assert_array_equal(out, np.arange(-20, 21))
-    assert json.dumps(float(out[20])) == "0.0"

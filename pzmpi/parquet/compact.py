@@ -30,9 +30,11 @@ def _zigzag(value: int) -> int:
     return (value << 1) ^ (value >> 63)
 
 
-def encode_struct(fields: Fields) -> bytes:
+def encode_struct(fields: Fields, last_id: int = 0) -> bytes:
+    """A struct's fields and its STOP; ``last_id`` > 0 continues a struct whose fields up to it are written
+    already (the caller then drops this one's STOP where more follow)."""
     out = bytearray()
-    last = 0
+    last = last_id
     for field_id, kind, value in fields:
         if value is None:
             continue

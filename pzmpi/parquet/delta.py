@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from pzmpi.intrinsics import load_u64
+from pzmpi.parquet.thrift import read_varint_within
 
 BLOCK_VALUES = 128
 MINIBLOCKS = 4
@@ -105,20 +106,14 @@ def encode(values, out):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True)
 def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
     """Decode ``count`` values from ``buf[pos:end]`` into ``out``; 0, or -1 when the bytes do not decode."""
+    if end > buf.size:
+        return -1
     header = np.zeros(4, dtype=np.uint64)
     for h in range(4):
-        value = np.uint64(0)
-        shift = 0
-        while True:
-            if pos >= end or shift > 63:
-                return -1
-            byte = np.uint64(buf[pos])
-            pos += 1
-            value |= (byte & np.uint64(0x7F)) << np.uint64(shift)
-            if byte < np.uint64(0x80):
-                break
-            shift += 7
-        header[h] = value
+        value, pos = read_varint_within(buf, pos, end)
+        if pos < 0:
+            return -1
+        header[h] = np.uint64(value)
     block_values, miniblocks, total = header[0], header[1], header[2]
     if block_values == 0 or block_values % 128 != 0 or miniblocks == 0 or block_values % miniblocks != 0 \
             or (block_values // miniblocks) % 32 != 0 or total < np.uint64(count) or count > out.size:
@@ -130,17 +125,10 @@ def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
     out[0] = current
     done = 1
     while done < count:
-        raw = np.uint64(0)
-        shift = 0
-        while True:
-            if pos >= end or shift > 63:
-                return -1
-            byte = np.uint64(buf[pos])
-            pos += 1
-            raw |= (byte & np.uint64(0x7F)) << np.uint64(shift)
-            if byte < np.uint64(0x80):
-                break
-            shift += 7
+        value, pos = read_varint_within(buf, pos, end)
+        if pos < 0:
+            return -1
+        raw = np.uint64(value)
         smallest = (raw >> np.uint64(1)) ^ (np.uint64(0) - (raw & np.uint64(1)))
         widths_at = pos
         pos += np.int64(miniblocks)

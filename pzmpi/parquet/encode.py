@@ -11,6 +11,7 @@ of buffers, so that it can be hashed and written without being joined into one.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numba
@@ -85,16 +86,25 @@ def encode_file(columns: list[tuple[ColumnSpec, np.ndarray]], row_group_rows: in
                                         chunk_start, statistics))
         row_groups.append([(1, LIST, (STRUCT, chunks)), (2, I64, sizes[0]), (3, I64, last - first),
                            (5, I64, group_start), (6, I64, sizes[1]), (7, I16, len(row_groups))])
-    schema = [[(4, BINARY, "schema"), (5, I32, len(columns))]]
-    schema += [[(1, I32, PHYSICAL_TYPES[values.dtype]), (3, I32, REQUIRED), (4, BINARY, spec.name)]
-               for spec, values in columns]
     key_values = [[(1, BINARY, key), (2, BINARY, value)] for key, value in metadata.items()]
-    footer = encode_struct([(1, I32, FORMAT_VERSION), (2, LIST, (STRUCT, schema)), (3, I64, rows),
-                            (4, LIST, (STRUCT, row_groups)), (5, LIST, (STRUCT, key_values)),
-                            (6, BINARY, created_by),
-                            (7, LIST, (STRUCT, [[(1, STRUCT, [])] for _ in columns]))])  # TypeDefinedOrder
+    schema, orders = _schema_and_orders(tuple((spec.name, values.dtype) for spec, values in columns))
+    footer = b"".join([encode_struct([(1, I32, FORMAT_VERSION)])[:-1], schema,
+                       encode_struct([(3, I64, rows), (4, LIST, (STRUCT, row_groups)),
+                                      (5, LIST, (STRUCT, key_values)), (6, BINARY, created_by)],
+                                     last_id=2)[:-1], orders])
     parts += [footer, len(footer).to_bytes(4, "little") + MAGIC]
     return parts
+
+
+@functools.lru_cache(maxsize=16)
+def _schema_and_orders(columns: tuple[tuple[str, np.dtype], ...]) -> tuple[bytes, bytes]:
+    """FileMetaData's field 2 (the schema) and field 7 (a TypeDefinedOrder per column, then the STOP):
+    the same for every file of a table, so encoded once."""
+    schema = [[(4, BINARY, "schema"), (5, I32, len(columns))]]
+    schema += [[(1, I32, PHYSICAL_TYPES[dtype]), (3, I32, REQUIRED), (4, BINARY, name)] for name, dtype in columns]
+    orders = [[(1, STRUCT, [])] for _ in columns]
+    return (encode_struct([(2, LIST, (STRUCT, schema))], last_id=1)[:-1],
+            encode_struct([(7, LIST, (STRUCT, orders))], last_id=6))
 
 
 def _column_pages(values: np.ndarray, encoding: int, codec_name: str) -> tuple[list, int]:

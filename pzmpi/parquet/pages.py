@@ -1,11 +1,11 @@
-"""Parquet pages of flat columns: headers, definition levels, plain and dictionary values.
+"""Parquet pages of flat columns: headers, definition levels and values.
 
 Compiled kernels, each checking every offset it reads against the buffer's
 end: a corrupt page yields a status, never a read outside the page. The
 encodings are those Arrow and parquet-mr write for numeric columns: PLAIN,
-dictionary (PLAIN_DICTIONARY, RLE_DICTIONARY), BYTE_STREAM_SPLIT, DELTA_BINARY_PACKED
-integers and RLE booleans, with levels
-in the RLE/bit-packed hybrid.
+dictionary (PLAIN_DICTIONARY, RLE_DICTIONARY), BYTE_STREAM_SPLIT,
+DELTA_BINARY_PACKED integers and RLE booleans, with levels in the
+RLE/bit-packed hybrid.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import numpy as np
 
 from pzmpi.intrinsics import copy_bytes, load_u64
 from pzmpi.parquet import delta, thrift
-from pzmpi.parquet.thrift import read_field, read_int
+from pzmpi.parquet.thrift import read_field, read_int, read_varint_within
 
 DATA_PAGE, INDEX_PAGE, DICTIONARY_PAGE, DATA_PAGE_V2 = 0, 1, 2, 3
 BIT_VALUES = np.array([0, 1], dtype=np.uint8)  # the "dictionary" of levels and RLE booleans
 PLAIN, PLAIN_DICTIONARY, RLE, DELTA_BINARY_PACKED, RLE_DICTIONARY, BYTE_STREAM_SPLIT = 0, 2, 3, 5, 8, 9
 # PageHeader fields, flattened: what read_page_header fills
-HEADER_FIELDS = 10
-(PAGE_TYPE, UNCOMPRESSED_SIZE, COMPRESSED_SIZE, NUM_VALUES, ENCODING, LEVELS_ENCODING, NUM_NULLS,
- DEFINITION_BYTES, REPETITION_BYTES, IS_COMPRESSED) = range(HEADER_FIELDS)
+HEADER_FIELDS = 9
+(PAGE_TYPE, UNCOMPRESSED_SIZE, COMPRESSED_SIZE, NUM_VALUES, ENCODING, LEVELS_ENCODING, DEFINITION_BYTES,
+ REPETITION_BYTES, IS_COMPRESSED) = range(HEADER_FIELDS)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -71,8 +71,6 @@ def _header_slot(header_field, field):  # pragma: no cover - compiled
         return ENCODING if field == 2 else (LEVELS_ENCODING if field == 3 else -1)
     if header_field == 7:
         return ENCODING if field == 2 else -1
-    if field == 2:
-        return NUM_NULLS
     if field == 4:
         return ENCODING
     if field == 5:
@@ -98,17 +96,9 @@ def rle_hybrid(buf, pos, end, bit_width, count, dictionary, out):  # pragma: no 
     value_bytes = (bit_width + 7) // 8
     done = 0
     while done < count:
-        header = np.int64(0)
-        shift = 0
-        while True:  # a varint run header
-            if pos >= end or shift > 35:
-                return -1
-            byte = np.int64(buf[pos])
-            pos += 1
-            header |= (byte & 0x7F) << shift
-            if byte < 0x80:
-                break
-            shift += 7
+        header, pos = read_varint_within(buf, pos, end)  # the run's header
+        if pos < 0 or header < 0 or header >> 36:
+            return -1
         if header & 1:  # bit-packed: groups of 8 values
             values = (header >> 1) * 8
             nbytes = (header >> 1) * bit_width
@@ -217,16 +207,8 @@ def decode_values(buf, pos, end, count, encoding, is_boolean, dictionary, out): 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _one_run_of_ones(buf, pos, end, count):  # pragma: no cover - compiled
     """Whether 1-bit levels at ``buf[pos:end]`` start with one RLE run of at least ``count`` ones."""
-    header = np.int64(0)
-    shift = 0
-    while pos < end and shift <= 35:
-        byte = np.int64(buf[pos])
-        pos += 1
-        header |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return (header & 1) == 0 and (header >> 1) >= count and pos < end and buf[pos] == 1
-        shift += 7
-    return False
+    header, pos = read_varint_within(buf, pos, end)
+    return 0 <= pos < end and (header & 1) == 0 and (header >> 1) >= count and buf[pos] == 1
 
 
 @numba.njit(cache=True, nogil=True)

@@ -18,21 +18,7 @@ import numba
 import numpy as np
 
 from pzmpi.intrinsics import copy_bytes
-
-
-@numba.njit(cache=True, nogil=True)
-def uncompressed_length(src, pos, end):  # pragma: no cover - compiled
-    """The length the stream at ``src[pos:end]`` announces, or -1."""
-    length = np.int64(0)
-    shift = 0
-    while pos < end and shift <= 28:
-        byte = np.int64(src[pos])
-        pos += 1
-        length |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return length
-        shift += 7
-    return -1
+from pzmpi.parquet.thrift import read_varint_within
 
 
 @numba.njit(cache=True, nogil=True)
@@ -40,18 +26,8 @@ def decompress(src, pos, end, dst):  # pragma: no cover - compiled
     """Decompress ``src[pos:end]`` into the start of ``dst``; the length written, or -1 if the stream is bad."""
     if end > src.size or pos < 0:
         return -1
-    length = np.int64(0)
-    shift = 0
-    while True:
-        if pos >= end or shift > 28:
-            return -1
-        byte = np.int64(src[pos])
-        pos += 1
-        length |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-    if length > dst.size:
+    length, pos = read_varint_within(src, pos, end)
+    if pos < 0 or length > dst.size:
         return -1
     out = np.int64(0)
     while pos < end:

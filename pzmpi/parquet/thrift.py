@@ -16,11 +16,11 @@ MAX_DEPTH = 32  # parquet nests a few levels; deeper is a corrupt footer
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def read_varint(buf, pos):  # pragma: no cover - compiled
-    """An unsigned LEB128 integer of at most 64 bits."""
+def read_varint_within(buf, pos, end):  # pragma: no cover - compiled
+    """An unsigned LEB128 integer of at most 64 bits (as int64 bits) in ``buf[pos:end]``, ``end`` <= ``buf.size``."""
     result = np.int64(0)
     shift = 0
-    while 0 <= pos < buf.size and shift <= 63:
+    while 0 <= pos < end and shift <= 63:
         byte = np.int64(buf[pos])
         pos += 1
         result |= (byte & 0x7F) << shift
@@ -28,6 +28,12 @@ def read_varint(buf, pos):  # pragma: no cover - compiled
             return result, pos
         shift += 7
     return np.int64(0), -1
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def read_varint(buf, pos):  # pragma: no cover - compiled
+    """An unsigned LEB128 integer of at most 64 bits."""
+    return read_varint_within(buf, pos, buf.size)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
