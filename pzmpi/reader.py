@@ -4,7 +4,9 @@
 row groups, ``iter_chunks``) and ``pzmpi skinny`` (any row range). It decodes
 with pzmpi's compiled reader (``pzmpi.parquet``) when every needed column is a
 flat boolean, integer or floating column, and with Arrow otherwise; a chunk
-the compiled reader cannot decode is read again by Arrow, from that row on.
+the compiled reader cannot decode (a damaged page, a null in an integer
+column, anything unexpected) is read again by Arrow, from that row on, so that
+Arrow is the judge of every file the compiled reader does not take whole.
 Both give the same arrays: floating columns with nulls as NaN, boolean
 columns with nulls as False, and an error naming the file and the column for
 an integer column with nulls or a column of any other type.
@@ -22,8 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi.errors import InputFileError
-from pzmpi.parquet.file import ColumnFile, Malformed
-from pzmpi.parquet.footer import Unsupported
+from pzmpi.parquet.file import ColumnFile
 from pzmpi.plan import Piece
 
 Chunk = dict[str, np.ndarray]  # column name -> values, all of one length
@@ -54,12 +55,14 @@ class CatalogFile:
 
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
-        self.columns = list(columns)
+        self.columns = list(dict.fromkeys(columns))  # a name asked for twice is read once
         self._arrow: pq.ParquetFile | None = None
         self._compiled: ColumnFile | None = None
         try:
             self._compiled = ColumnFile(path, self.columns)
-        except Unsupported:
+        except InputFileError:
+            raise
+        except Exception:  # Unsupported, or anything else the compiled reader trips on: Arrow judges the file
             self._open_arrow()
 
     @property
@@ -118,10 +121,13 @@ class CatalogFile:
                 for chunk in self._compiled.iter_rows(row_start, row_stop, rows_per_chunk):
                     row += chunk_rows(chunk)
                     yield chunk
-            except Malformed:  # Arrow is the reference: it reads the rest, or says why it cannot
+            except Exception:  # Malformed, or any other trip: Arrow, the reference, reads the rest or says why not
                 self._open_arrow()
-        if row < row_stop:
-            yield from self._arrow_rows(row, row_stop, rows_per_chunk)
+            else:
+                if row < row_stop:
+                    raise InputFileError(f"{self.path}: rows {row}-{row_stop} asked for, past its {self.num_rows} rows")
+                return
+        yield from self._arrow_rows(row, row_stop, rows_per_chunk)
 
     def _open_arrow(self) -> None:
         if self._arrow is not None:

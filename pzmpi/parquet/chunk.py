@@ -1,21 +1,20 @@
 """A column chunk decoded in compiled code, many pages per call: the reader's one path through pages.
 
-``advance`` reads page headers, decompresses and decodes (``pzmpi.parquet.pages``)
-until it has the rows asked for, decoding each data page straight into the
-caller's array when the page fits, else into a pending buffer whose rest the
-next call hands out first. Pages wholly before the rows asked for are passed
-over without being decompressed.
+``advance`` reads page headers, decompresses snappy pages (``pzmpi.parquet.snappy``)
+and decodes (``pzmpi.parquet.pages``) until it has the rows asked for, decoding
+each data page straight into the caller's array when the page fits, else into
+a pending buffer whose rest the next call hands out first. Pages wholly before
+the rows asked for are passed over without being decompressed.
 
-Snappy pages (Rubin's catalogs) are decompressed inside (``pzmpi.parquet.snappy``).
-For other codecs ``advance`` stops at each compressed page and returns
-NEEDS_PAGE with the page's byte range in ``state``; the caller decompresses it
-into ``page`` (Arrow does) and calls again, which resumes where it stopped.
+Every size a page claims is checked against the bytes that hold it before
+anything is allocated, and a page may hold at most MAX_PAGE_VALUES values, so
+that a damaged or hostile file costs no more memory than a sane one: Arrow,
+which decodes in bounded batches, reads whatever is refused here.
 
-``state`` (int64, STATE_FIELDS) holds the position in the chunk: the next
-page header, the values the chunk's pages still hold, the pending buffer's
-unread range, the rows of the current request already filled, and the page
-the caller was asked to decompress (its byte range, its size, -1 while not
-done). Work arrays that may have to grow are returned, for the caller to pass back.
+``state`` (int64, STATE_FIELDS) holds the position in the chunk: the next page
+header, the values the chunk's pages still hold, and the pending buffer's
+unread range. Work arrays that may have to grow are returned, for the caller to
+pass back.
 """
 
 from __future__ import annotations
@@ -28,18 +27,17 @@ from pzmpi.parquet.pages import (COMPRESSED_SIZE, DATA_PAGE, DATA_PAGE_V2, DEFIN
                                  ENCODING, INDEX_PAGE, IS_COMPRESSED, LEVELS_ENCODING, NUM_VALUES, PAGE_TYPE, PLAIN,
                                  PLAIN_DICTIONARY, REPETITION_BYTES, RLE, UNCOMPRESSED_SIZE)
 
-(POSITION, LEFT, PENDING_START, PENDING_STOP, FILLED, REQUEST_START, REQUEST_END, REQUEST_SIZE,
- DECOMPRESSED) = range(9)
-STATE_FIELDS = 9
-UNCOMPRESSED, SNAPPY, BY_CALLER = 0, 1, 2  # who decompresses pages
-OK, MALFORMED, NEEDS_PAGE = 0, -1, 1
+POSITION, LEFT, PENDING_START, PENDING_STOP = range(4)
+STATE_FIELDS = 4
+OK, MALFORMED = 0, -1
+MAX_PAGE_VALUES = 1 << 24  # far above what writers put in a page (Arrow: 20,000 rows or 1 MiB)
+SNAPPY_MAX_RATIO = 32  # a snappy stream expands at most about 21 times (a 3-byte copy of 64 bytes)
 
 
 def new_state(num_values: int) -> np.ndarray:
     """The state of a chunk not read yet, whose pages hold ``num_values`` values in all."""
     state = np.zeros(STATE_FIELDS, dtype=np.int64)
     state[LEFT] = num_values
-    state[DECOMPRESSED] = -1
     return state
 
 
@@ -49,77 +47,70 @@ def _grown(array, size):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def _body(buf, start, end, size, codec, state, page):  # pragma: no cover - compiled
-    """A page's compressed bytes ``buf[start:end]`` as (bytes, start, end, page); end -1 if they do not decode,
-    -2 when the caller must decompress them first (their range and ``size`` are then in ``state``)."""
-    if codec == UNCOMPRESSED:
+def _body(buf, start, end, size, snappy_pages, page):  # pragma: no cover - compiled
+    """A page's stored bytes ``buf[start:end]``, holding ``size`` bytes once decompressed, as
+    (bytes, start, end, page); end is -1 when they do not decode to exactly ``size`` bytes."""
+    if not snappy_pages:
         return buf, start, end if end - start == size else -1, page
-    if codec == SNAPPY:
-        page = _grown(page, size)
-        length = snappy.decompress(buf, start, end, page)
-        return page, 0, length if length == size else -1, page
-    if state[DECOMPRESSED] < 0:
-        state[REQUEST_START], state[REQUEST_END], state[REQUEST_SIZE] = start, end, size
-        return page, 0, -2, page
-    length = state[DECOMPRESSED]
-    state[DECOMPRESSED] = -1
+    if size < 0 or size > SNAPPY_MAX_RATIO * (end - start) + 64:
+        return page, 0, -1, page
+    page = _grown(page, size)
+    length = snappy.decompress(buf, start, end, page)
     return page, 0, length if length == size else -1, page
 
 
 @numba.njit(cache=True, nogil=True)
-def advance(buf, state, codec, is_boolean, optional, null, header, stack, dictionary, pending, page, levels,
+def advance(buf, state, snappy_pages, is_boolean, optional, null, header, stack, dictionary, pending, page, levels,
             values, out, count):  # pragma: no cover - compiled
     """The next ``count`` rows into ``out[:count]``, or passed over when ``out`` is empty.
 
+    ``snappy_pages``: the chunk's pages are snappy-compressed (else not compressed).
     Returns (status, nulls, dictionary, pending, page, levels, values): status
-    OK, MALFORMED or NEEDS_PAGE (decompress the page ``state`` names into
-    ``page``, set ``state[DECOMPRESSED]`` to its length, call again with the
-    same ``out`` and ``count``), and the nulls in the pages decoded.
+    OK or MALFORMED, and the nulls in the pages decoded.
     """
     skipping = out.size == 0
-    filled = state[FILLED]
-    step = min(count - filled, state[PENDING_STOP] - state[PENDING_START])
+    filled = min(count, state[PENDING_STOP] - state[PENDING_START])
     if not skipping:
-        out[filled:filled + step] = pending[state[PENDING_START]:state[PENDING_START] + step]
-    state[PENDING_START] += step
-    filled += step
+        out[:filled] = pending[state[PENDING_START]:state[PENDING_START] + filled]
+    state[PENDING_START] += filled
     nulls = 0
+    itemsize = dictionary.itemsize
     while filled < count:
         if state[LEFT] <= 0:
             return MALFORMED, nulls, dictionary, pending, page, levels, values
         start = pages.read_page_header(buf, state[POSITION], header, stack)
-        end = start + header[COMPRESSED_SIZE]
-        if start < 0 or end > buf.size:
+        if start < 0 or header[COMPRESSED_SIZE] > buf.size - start:
             return MALFORMED, nulls, dictionary, pending, page, levels, values
+        end = start + header[COMPRESSED_SIZE]
+        state[POSITION] = end
         kind = header[PAGE_TYPE]
         n = header[NUM_VALUES]
         if kind == INDEX_PAGE:
-            state[POSITION] = end
             continue
         if kind == DICTIONARY_PAGE:
-            if n < 0 or (header[ENCODING] != PLAIN and header[ENCODING] != PLAIN_DICTIONARY):
+            if n < 0 or n > MAX_PAGE_VALUES or (header[ENCODING] != PLAIN and header[ENCODING] != PLAIN_DICTIONARY):
                 return MALFORMED, nulls, dictionary, pending, page, levels, values
-            body, body_start, body_end, page = _body(buf, start, end, header[UNCOMPRESSED_SIZE], codec, state, page)
-            if body_end == -2:
-                state[FILLED] = filled
-                return NEEDS_PAGE, nulls, dictionary, pending, page, levels, values
+            if ((n + 7) // 8 if is_boolean else n * itemsize) > header[UNCOMPRESSED_SIZE]:
+                return MALFORMED, nulls, dictionary, pending, page, levels, values
+            body, body_start, body_end, page = _body(buf, start, end, header[UNCOMPRESSED_SIZE], snappy_pages, page)
+            if body_end < 0:
+                return MALFORMED, nulls, dictionary, pending, page, levels, values
             dictionary = np.empty(n, dtype=dictionary.dtype)
-            if body_end < 0 or pages.decode_values(body, body_start, body_end, n, PLAIN, is_boolean, dictionary,
-                                                   dictionary) != 0:
+            if pages.decode_values(body, body_start, body_end, n, PLAIN, is_boolean, dictionary, dictionary) != 0:
                 return MALFORMED, nulls, dictionary, pending, page, levels, values
-            state[POSITION] = end
             continue
-        if (kind != DATA_PAGE and kind != DATA_PAGE_V2) or n <= 0 or n > state[LEFT]:
+        if (kind != DATA_PAGE and kind != DATA_PAGE_V2) or n <= 0 or n > state[LEFT] or n > MAX_PAGE_VALUES:
             return MALFORMED, nulls, dictionary, pending, page, levels, values
+        state[LEFT] -= n
         if skipping and filled + n <= count:  # wholly before the rows asked for: not even decompressed
-            state[POSITION] = end
-            state[LEFT] -= n
             filled += n
             continue
         if kind == DATA_PAGE:
-            body, body_start, body_end, page = _body(buf, start, end, header[UNCOMPRESSED_SIZE], codec, state, page)
+            body, body_start, body_end, page = _body(buf, start, end, header[UNCOMPRESSED_SIZE], snappy_pages, page)
+            if body_end < 0:
+                return MALFORMED, nulls, dictionary, pending, page, levels, values
             levels_buf, levels_start, levels_end, values_start = body, body_start, body_start, body_start
-            if optional and body_end >= 0:
+            if optional:
                 if header[LEVELS_ENCODING] != RLE or body_end - body_start < 4:
                     return MALFORMED, nulls, dictionary, pending, page, levels, values
                 length = np.int64(body[body_start]) | (np.int64(body[body_start + 1]) << 8) \
@@ -128,24 +119,15 @@ def advance(buf, state, codec, is_boolean, optional, null, header, stack, dictio
                 values_start = levels_end
         else:
             definition = header[DEFINITION_BYTES]
-            if header[REPETITION_BYTES] != 0 or definition < 0 or definition > end - start:
+            size = header[UNCOMPRESSED_SIZE] - definition
+            if header[REPETITION_BYTES] != 0 or definition < 0 or definition > end - start or size < 0:
                 return MALFORMED, nulls, dictionary, pending, page, levels, values
             levels_buf, levels_start = buf, start
             levels_end = start + definition if optional else start
-            size = header[UNCOMPRESSED_SIZE] - definition
-            if header[IS_COMPRESSED] == 0 or codec == UNCOMPRESSED:
-                body, values_start, body_end = buf, start + definition, end
-                if end - start - definition != size:
-                    body_end = -1
-            else:
-                body, values_start, body_end, page = _body(buf, start + definition, end, size, codec, state, page)
-        if body_end == -2:
-            state[FILLED] = filled
-            return NEEDS_PAGE, nulls, dictionary, pending, page, levels, values
-        if body_end < 0:
-            return MALFORMED, nulls, dictionary, pending, page, levels, values
-        state[POSITION] = end
-        state[LEFT] -= n
+            compressed = snappy_pages and header[IS_COMPRESSED] != 0
+            body, values_start, body_end, page = _body(buf, start + definition, end, size, compressed, page)
+            if body_end < 0:
+                return MALFORMED, nulls, dictionary, pending, page, levels, values
         if optional:
             levels = _grown(levels, n)
             values = _grown(values, n)
@@ -166,5 +148,4 @@ def advance(buf, state, codec, is_boolean, optional, null, header, stack, dictio
                 out[filled:count] = pending[:used]
             state[PENDING_START], state[PENDING_STOP] = used, n
             filled = count
-    state[FILLED] = 0
     return OK, nulls, dictionary, pending, page, levels, values

@@ -22,6 +22,7 @@ from pzmpi.parquet.thrift import read_varint_within
 BLOCK_VALUES = 128
 MINIBLOCKS = 4
 MINIBLOCK_VALUES = BLOCK_VALUES // MINIBLOCKS  # 32
+MAX_BLOCK_VALUES = 1 << 16  # writers use 128 (Arrow, parquet-mr) to 1,024; more is a damaged header
 
 
 def encoded_bound(count: int) -> int:
@@ -48,7 +49,10 @@ def _zigzag(value):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def encode(values, out):  # pragma: no cover - compiled
-    """Encode int32/int64 ``values`` into ``out`` (at least ``encoded_bound`` bytes); return the bytes used."""
+    """Encode int32/int64 ``values`` into ``out`` (at least ``encoded_bound`` bytes); return the bytes used.
+
+    Differences are taken modulo 2^32 for int32 values, modulo 2^64 for int64, as readers undo them.
+    """
     count = values.size
     pos = _put_varint(out, 0, BLOCK_VALUES)
     pos = _put_varint(out, pos, MINIBLOCKS)
@@ -60,6 +64,8 @@ def encode(values, out):  # pragma: no cover - compiled
         smallest = np.int64(0x7FFFFFFFFFFFFFFF)
         for k in range(n):
             delta = np.int64(np.uint64(np.int64(values[start + k])) - np.uint64(np.int64(values[start + k - 1])))
+            if values.itemsize == 4:  # INT32: differences wrap at 32 bits, so that no width exceeds 32
+                delta = ((delta + 0x80000000) & 0xFFFFFFFF) - 0x80000000
             deltas[k] = np.uint64(delta)
             smallest = min(smallest, delta)
         pos = _put_varint(out, pos, _zigzag(smallest))
@@ -110,13 +116,14 @@ def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
         return -1
     header = np.zeros(4, dtype=np.uint64)
     for h in range(4):
-        value, pos = read_varint_within(buf, pos, end)
+        encoded, pos = read_varint_within(buf, pos, end)
         if pos < 0:
             return -1
-        header[h] = np.uint64(value)
+        header[h] = np.uint64(encoded)
     block_values, miniblocks, total = header[0], header[1], header[2]
-    if block_values == 0 or block_values % 128 != 0 or miniblocks == 0 or block_values % miniblocks != 0 \
-            or (block_values // miniblocks) % 32 != 0 or total < np.uint64(count) or count > out.size:
+    if block_values == 0 or block_values > MAX_BLOCK_VALUES or block_values % 128 != 0 or miniblocks == 0 \
+            or block_values % miniblocks != 0 or (block_values // miniblocks) % 32 != 0 or total < np.uint64(count) \
+            or count > out.size:
         return -1
     per_miniblock = np.int64(block_values // miniblocks)
     current = np.int64((header[3] >> np.uint64(1)) ^ (np.uint64(0) - (header[3] & np.uint64(1))))
@@ -125,10 +132,10 @@ def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
     out[0] = current
     done = 1
     while done < count:
-        value, pos = read_varint_within(buf, pos, end)
+        encoded, pos = read_varint_within(buf, pos, end)
         if pos < 0:
             return -1
-        raw = np.uint64(value)
+        raw = np.uint64(encoded)
         smallest = (raw >> np.uint64(1)) ^ (np.uint64(0) - (raw & np.uint64(1)))
         widths_at = pos
         pos += np.int64(miniblocks)
@@ -142,7 +149,7 @@ def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
                 return -1
             mask = np.uint64(0xFFFFFFFFFFFFFFFF) if width == 64 else (np.uint64(1) << np.uint64(width)) - np.uint64(1)
             whole_loads = width <= 56 and pos + per_miniblock * width // 8 + 8 <= end
-            for k in range(per_miniblock):
+            for k in range(min(per_miniblock, count - done)):
                 bit = k * width
                 if whole_loads:  # one unaligned 8-byte load holds the value
                     value = (load_u64(buf, pos + (bit >> 3)) >> np.uint64(bit & 7)) & mask
@@ -151,9 +158,8 @@ def decode(buf, pos, end, count, out):  # pragma: no cover - compiled
                     for b in range(width):  # width bits, least significant first
                         at = bit + b
                         value |= np.uint64((buf[pos + (at >> 3)] >> (at & 7)) & 1) << np.uint64(b)
-                if done < count:
-                    current = np.int64(np.uint64(current) + smallest + value)
-                    out[done] = current
-                    done += 1
+                current = np.int64(np.uint64(current) + smallest + value)
+                out[done] = current
+                done += 1
             pos += per_miniblock * width // 8
     return 0

@@ -2,9 +2,11 @@
 
 Reads only the wanted columns' chunks, one row group at a time, and decodes
 them page by page (``pzmpi.parquet.chunk``), so memory holds one row group's
-wanted chunks and a page per column. Values come back as numpy arrays: floating columns with nulls as
-NaN, boolean columns with nulls as False; an integer column with a null is an
-error naming the file and the column.
+wanted chunks and a page per column. Values come back as numpy arrays:
+floating columns with nulls as NaN, boolean columns with nulls as False. A
+null in an integer column is not decided here: the chunk is reported
+Malformed and Arrow, the reader of reference, reads it (and says whether the
+rows asked for hold a null).
 """
 
 from __future__ import annotations
@@ -14,15 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyarrow as pa
 
 from pzmpi.errors import InputFileError
 from pzmpi.parquet import chunk, pages, thrift
 from pzmpi.parquet.footer import (BOOLEAN, CODEC, COMPRESSED_SIZE, DATA_PAGE_OFFSET, DICTIONARY_PAGE_OFFSET,
                                   NUM_VALUES, Layout, Unsupported, read_layout)
 
-# parquet's codec numbers Arrow can decompress one page at a time (LZO and Hadoop's LZ4 framing are not)
-CODECS = {0: "", 1: "snappy", 2: "gzip", 4: "brotli", 6: "zstd", 7: "lz4_raw"}
+# the codecs whose pages the compiled code decompresses: none and snappy (Rubin's). Other files go to Arrow:
+# pyarrow.decompress cannot tell a page that decompresses short, which Arrow's own reader refuses.
+CODECS = {0: False, 1: True}  # parquet's codec number -> snappy
 
 
 @dataclass
@@ -54,7 +56,7 @@ class ColumnFile:
 
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
-        self.columns = list(columns)
+        self.columns = list(dict.fromkeys(columns))  # a name asked for twice is read once
         self.work = WorkArrays()
         try:
             self._fd = os.open(path, os.O_RDONLY)
@@ -66,7 +68,7 @@ class ColumnFile:
             present = [j for j, name in enumerate(self.columns) if name not in self.layout.missing]
             codecs = set(self.layout.chunks[:, present, CODEC].ravel().tolist())
             if not codecs <= CODECS.keys():
-                raise Unsupported(f"compression codec(s) {sorted(codecs - CODECS.keys())}")
+                raise Unsupported(f"compression codec(s) {sorted(codecs - CODECS.keys())}: Arrow reads them")
         except BaseException:
             self.close()
             raise
@@ -134,7 +136,7 @@ class ColumnFile:
             start = dictionary
         length = int(fields[COMPRESSED_SIZE])
         where = f"column {self.columns[column]}, row group {group}"
-        if start < 0 or length < 0 or start + length > self._size:
+        if start < 0 or length < 0 or length > self._size - start:
             raise Malformed(f"{where}: its chunk lies outside the file")
         data = os.pread(self._fd, length, start)
         if len(data) != length:
@@ -147,16 +149,13 @@ class _ColumnCursor:
 
     The chunk's bytes are read when first needed, so that they are still in
     the CPU's cache when decompressed and decoded, one column after another.
-    Pages of codecs other than snappy are decompressed here, by Arrow, when
-    ``advance`` asks for them.
     """
 
-    def __init__(self, file: ColumnFile, group: int, column: int, codec: str, num_values: int) -> None:
+    def __init__(self, file: ColumnFile, group: int, column: int, snappy_pages: bool, num_values: int) -> None:
         self.file = file
         self.group = group
         self.column = column
-        self.codec = codec
-        self.mode = {"": chunk.UNCOMPRESSED, "snappy": chunk.SNAPPY}.get(codec, chunk.BY_CALLER)
+        self.snappy_pages = snappy_pages
         self.is_boolean = file.layout.physical_types[column] == BOOLEAN
         self.dtype = file.layout.dtype(column)
         self.null = np.nan if self.dtype.kind == "f" else 0
@@ -181,30 +180,11 @@ class _ColumnCursor:
         if self.buf is None:
             self.buf = np.frombuffer(self.file.read_chunk(self.group, self.column), dtype=np.uint8)
         work = self.file.work
-        while True:
-            status, nulls, self.dictionary, self.pending, work.page, work.levels, self.values = chunk.advance(
-                self.buf, self.state, self.mode, self.is_boolean, self.optional, self.null, work.header, work.stack,
-                self.dictionary, self.pending, work.page, work.levels, self.values, out, count)
-            if status != chunk.NEEDS_PAGE:
-                break
-            self._decompress_requested_page()
-        name = self.file.columns[self.column]
+        status, nulls, self.dictionary, self.pending, work.page, work.levels, self.values = chunk.advance(
+            self.buf, self.state, self.snappy_pages, self.is_boolean, self.optional, self.null, work.header,
+            work.stack, self.dictionary, self.pending, work.page, work.levels, self.values, out, count)
+        where = f"column {self.file.columns[self.column]}, row group {self.group}"
         if status != chunk.OK:
-            raise Malformed(f"column {name}, row group {self.group}: the page at byte {self.state[chunk.POSITION]} "
-                            "of the chunk does not decode")
+            raise Malformed(f"{where}: the page before byte {self.state[chunk.POSITION]} of the chunk does not decode")
         if nulls and self.dtype.kind == "i":
-            raise InputFileError(f"{self.file.path}: column {name} has {nulls} null value(s)")
-
-    def _decompress_requested_page(self) -> None:
-        """What ``advance`` asked for: the page at ``state``'s byte range, decompressed by Arrow into the work page."""
-        start, end, size = (int(self.state[k]) for k in (chunk.REQUEST_START, chunk.REQUEST_END, chunk.REQUEST_SIZE))
-        try:
-            raw = np.frombuffer(pa.decompress(self.buf[start:end], decompressed_size=size, codec=self.codec),
-                                dtype=np.uint8)
-        except (pa.ArrowException, OSError, ValueError):  # Arrow reports corrupt data as OSError
-            raw = np.empty(0, dtype=np.uint8)  # advance then finds the size wrong: MALFORMED
-        work = self.file.work
-        if work.page.size < raw.size:
-            work.page = np.empty(raw.size, dtype=np.uint8)
-        work.page[:raw.size] = raw
-        self.state[chunk.DECOMPRESSED] = raw.size
+            raise Malformed(f"{where}: an integer column with nulls")

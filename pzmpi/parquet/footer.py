@@ -81,7 +81,7 @@ def read_layout(fd: int, file_size: int, names: list[str]) -> Layout:
     status, num_rows, leaves, physical, repetition, rows, chunks = _parse(footer, packed, offsets, thrift.new_stack())
     if status != OK:
         raise Unsupported(_REASONS[status])
-    if int(rows.sum()) != num_rows:
+    if sum(int(r) for r in rows) != num_rows:
         raise Unsupported("the row groups do not add up to the footer's row count")
     return Layout(tuple(names), int(num_rows), tuple(int(p) for p in physical),
                   tuple(bool(r == OPTIONAL) for r in repetition), rows, chunks,
@@ -170,7 +170,7 @@ def _parse_schema(buf, pos, names, offsets, leaves, physical, repetition, stack)
     must be a decodable leaf directly under the root, and appear once.
     """
     _, size, pos = read_list(buf, pos)
-    if pos < 0 or size > buf.size:
+    if pos < 0 or size < 0 or size > buf.size - pos:  # each element takes a byte at least
         return np.zeros(0, dtype=np.int64), -1, MALFORMED
     slot_of_leaf = np.full(size, -1, dtype=np.int64)
     children_left = np.zeros(thrift.MAX_DEPTH, dtype=np.int64)
@@ -277,7 +277,9 @@ def _parse_row_groups(buf, pos, slot_of_leaf, physical, wanted, stack):  # pragm
     Returns (rows, chunks, position, status).
     """
     _, size, pos = read_list(buf, pos)
-    if pos < 0 or size > buf.size:
+    # each row group holds a column chunk per leaf, of 3 bytes at least: the arrays below stay within
+    # about 13 times the footer's size whatever it claims
+    if pos < 0 or size < 0 or size > (buf.size - pos) // max(1, 3 * slot_of_leaf.size):
         return np.zeros(0, np.int64), np.zeros((0, wanted, CHUNK_FIELDS), np.int64), -1, MALFORMED
     rows = np.full(size, -1, dtype=np.int64)
     chunks = np.full((size, wanted, CHUNK_FIELDS), -1, dtype=np.int64)
@@ -290,7 +292,7 @@ def _parse_row_groups(buf, pos, slot_of_leaf, physical, wanted, stack):  # pragm
                 break
             if last == 1 and kind == thrift.LIST:
                 _, count, pos = read_list(buf, pos)
-                if count != slot_of_leaf.size:
+                if count != slot_of_leaf.size or pos < 0:
                     return rows, chunks, -1, MALFORMED
                 for leaf in range(count):
                     j = slot_of_leaf[leaf]
@@ -308,8 +310,9 @@ def _parse_row_groups(buf, pos, slot_of_leaf, physical, wanted, stack):  # pragm
                 pos = thrift.skip(buf, pos, kind, stack)
         if pos < 0 or rows[group] < 0:
             return rows, chunks, -1, MALFORMED
-        for j in range(wanted):  # every wanted column the schema has must have its chunk fields
-            if physical[j] >= 0 and (chunks[group, j, DATA_PAGE_OFFSET] < 0 or chunks[group, j, COMPRESSED_SIZE] < 0):
+        for j in range(wanted):  # a wanted column's chunk: where it is, and one value per row (flat columns)
+            if physical[j] >= 0 and (chunks[group, j, DATA_PAGE_OFFSET] < 0 or chunks[group, j, COMPRESSED_SIZE] < 0
+                                     or chunks[group, j, NUM_VALUES] != rows[group]):
                 return rows, chunks, -1, MALFORMED
     return rows, chunks, pos, status
 
