@@ -44,7 +44,6 @@ ratios, with their range: on a shared machine a single pair can be off by 2x.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -66,6 +65,7 @@ import pandas as pd  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
+from pzmpi.checksum import sha256_of_buffers  # noqa: E402
 from pzmpi.cleaning import ZP_NJY  # noqa: E402
 from pzmpi.config import LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS  # noqa: E402
 from pzmpi.skinny import (InputFooter, convert_chunk, encode_skinny, new_outputs, process_pieces,  # noqa: E402
@@ -237,9 +237,7 @@ def pzmpi_split(registry: list[InputFooter], style: str, output: Output) -> dict
         marks.append(time.process_time())
         parts = encode_skinny({name: values[:rows] for name, values in out.items()}, config, {})
         marks.append(time.process_time())
-        digest = hashlib.sha256()
-        for part in parts:
-            digest.update(part)
+        sha256_of_buffers(parts)
         marks.append(time.process_time())
         for name, start, stop in zip(seconds, marks, marks[1:]):
             seconds[name] += stop - start

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 import numba
 import numpy as np
@@ -43,9 +43,9 @@ def main() -> None:
     ways = {"libm (numba's np.log10)": lambda: with_libm(values, out),
             "numpy's ufunc": lambda: np.log10(values, out=out),
             "pzmpi.log10": lambda: with_pzmpi(values, out)}
-    getcontext().prec = 40
-    sample = values[::200]
-    exact = np.array([float(Decimal(v).log10()) for v in sample])
+    with localcontext() as context:
+        context.prec = 40
+        exact = np.array([float(Decimal(v).log10()) for v in values[::200]])
     print(f"{'log10':<26}{'ns/value':>10}{'max ulps':>10}")
     for name, way in ways.items():
         way()

@@ -67,6 +67,14 @@ class SequentialHasher:
         self.close()
 
 
+def sha256_of_buffers(parts: list) -> str:
+    """The sha256 (hex) of buffers taken in order: a file written as these parts."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(memoryview(part).cast("B"))
+    return digest.hexdigest()
+
+
 def sha256_of_file(path: str | Path) -> str:
     """The sha256 of a whole file; an unreadable file raises its OSError."""
     with SequentialHasher(path) as hasher:

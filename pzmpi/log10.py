@@ -16,7 +16,7 @@ with the leading parts of both products split off so that they are exact.
 
 from __future__ import annotations
 
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 import numba
 import numpy as np
@@ -33,9 +33,10 @@ def _split(exact: Decimal) -> tuple[float, float]:
     return head, float(exact - Decimal(head))
 
 
-getcontext().prec = 50
-INV_LN10_HEAD, INV_LN10_TAIL = _split(1 / Decimal(10).ln())
-LOG10_2_HEAD, LOG10_2_TAIL = _split(Decimal(2).log10())
+with localcontext() as _exact:  # 50 digits for the constants, the process's decimal context untouched
+    _exact.prec = 50
+    INV_LN10_HEAD, INV_LN10_TAIL = _split(1 / Decimal(10).ln())
+    LOG10_2_HEAD, LOG10_2_TAIL = _split(Decimal(2).log10())
 SMALLEST_NORMAL = 2.2250738585072014e-308
 TWO_TO_54 = 18014398509481984.0
 MANTISSA = (1 << 52) - 1

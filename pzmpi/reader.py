@@ -50,13 +50,14 @@ class CatalogFile:
     """The needed columns of one parquet catalog file, open for reading row ranges.
 
     Raises InputFileError, naming the file, when it cannot be opened; columns
-    it lacks are listed in ``missing`` (``check_columns`` raises for them).
+    it lacks have no entry in ``kinds`` (``check_columns`` raises for them).
     """
 
     def __init__(self, path: str, columns: list[str]) -> None:
         self.path = path
         self.columns = list(dict.fromkeys(columns))  # a name asked for twice is read once
         self._arrow: pq.ParquetFile | None = None
+        self._arrow_kinds: dict[str, str] = {}
         self._compiled: ColumnFile | None = None
         try:
             self._compiled = ColumnFile(path, self.columns)
@@ -77,24 +78,13 @@ class CatalogFile:
         return tuple(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
 
     @property
-    def missing(self) -> list[str]:
-        if self._compiled:
-            return self._compiled.missing
-        present = set(self._arrow.schema_arrow.names)
-        return [name for name in self.columns if name not in present]
-
-    @property
     def kinds(self) -> dict[str, str]:
         """What each present column holds: 'boolean', 'integer', 'floating', or Arrow's name of any other type."""
-        if self._compiled:
-            return self._compiled.kinds
-        schema = self._arrow.schema_arrow
-        return {name: _kind(schema.field(name).type) for name in self.columns if name not in self.missing}
+        return self._compiled.kinds if self._compiled else self._arrow_kinds
 
     def check_columns(self) -> None:
         """Fail with the file and every missing column named, before any row is read."""
-        missing = self.missing
-        check_columns(self.path, [name for name in self.columns if name not in missing], self.columns)
+        check_columns(self.path, self.kinds, self.columns)
 
     @property
     def compiled(self) -> bool:
@@ -136,6 +126,9 @@ class CatalogFile:
             self._arrow = pq.ParquetFile(self.path, pre_buffer=True)  # coalesced reads of the needed chunks
         except Exception as error:  # a missing file, or one of pyarrow's several errors for a damaged one
             raise InputFileError(f"{self.path}: cannot open: {error}") from None
+        schema = self._arrow.schema_arrow  # built from the whole footer: once
+        present = set(schema.names)
+        self._arrow_kinds = {name: _kind(schema.field(name).type) for name in self.columns if name in present}
 
     def _arrow_rows(self, row_start: int, row_stop: int, rows_per_chunk: int) -> Iterator[Chunk]:
         metadata = self._arrow.metadata

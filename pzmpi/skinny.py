@@ -39,12 +39,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi import mpi
-from pzmpi.checksum import sha256_of_file
+from pzmpi.checksum import sha256_of_buffers, sha256_of_file
 from pzmpi.cleaning import flux_to_magnitude
 from pzmpi.dustmap import HealpixMap, load_map
 from pzmpi.errors import ConfigError, InputFileError
 from pzmpi.parquet.encode import ColumnSpec, encode_file
-from pzmpi.parquet.pages import BYTE_STREAM_SPLIT, DELTA_BINARY_PACKED
+from pzmpi.parquet.pages import BYTE_STREAM_SPLIT, DELTA_BINARY_PACKED, PLAIN
 from pzmpi.plan import assign_in_order
 from pzmpi.progress import ProgressReporter
 from pzmpi.reader import CatalogFile, Chunk, chunk_rows, slice_chunk
@@ -72,7 +72,7 @@ def magerr_column(band: str) -> str:
 
 # Row-group min/max only where a reader can use them to skip row groups: id lookups and sky cuts.
 # Magnitude ranges span nearly everything in every row group, so computing them buys nothing.
-STATISTICS_COLUMNS = ("objectId", "coord_ra", "coord_dec")  # as output_columns gives them
+STATISTICS_COLUMNS = ("objectId", "coord_ra", "coord_dec")
 
 
 def output_columns(bands: list[str]) -> list[tuple[ColumnSpec, np.dtype]]:
@@ -85,9 +85,9 @@ def output_columns(bands: list[str]) -> list[tuple[ColumnSpec, np.dtype]]:
     cheaper for snappy when they are rounded; ids as differences
     (DELTA_BINARY_PACKED), a few bits a row for sorted ids (bench/skinny_writer.py).
     """
-    columns = [(ColumnSpec("objectId", DELTA_BINARY_PACKED, statistics=True), np.dtype(np.int64)),
-               (ColumnSpec("coord_ra", statistics=True), np.dtype(np.float64)),
-               (ColumnSpec("coord_dec", statistics=True), np.dtype(np.float64))]
+    columns = [(ColumnSpec(name, encoding, statistics=name in STATISTICS_COLUMNS), np.dtype(kind))
+               for name, encoding, kind in (("objectId", DELTA_BINARY_PACKED, np.int64),
+                                            ("coord_ra", PLAIN, np.float64), ("coord_dec", PLAIN, np.float64))]
     columns += [(ColumnSpec(mag_column(b), BYTE_STREAM_SPLIT), np.dtype(np.float32)) for b in bands]
     columns += [(ColumnSpec(magerr_column(b), BYTE_STREAM_SPLIT), np.dtype(np.float32)) for b in bands]
     return columns
@@ -443,7 +443,8 @@ def _write_piece(piece: SkinnyPiece, chunks: list[Chunk], config: SkinnyConfig, 
     recorded = {**piece.identity(result_key), "rows": rows, "nondetections": outcome.nondetections,
                 "bad_ebv": outcome.bad_ebv, "settings": settings}
     parts = encode_skinny({name: values[:rows] for name, values in out.items()}, config, recorded)
-    outcome.sha256 = write_parts_atomically(Path(config.folder) / piece.output_name, parts)
+    outcome.sha256 = sha256_of_buffers(parts)  # of exactly the bytes written
+    write_parts_atomically(Path(config.folder) / piece.output_name, parts)
     outcome.rows = rows
     return outcome
 

@@ -7,13 +7,12 @@ storage and renamed only once every row is in, so a file with the final name is 
 whole.  The run-level ``index.hdf5`` stitches the finished pieces into one table
 with HDF5 virtual datasets.  Skinny tables, the release record, manifests,
 plans, profiles and QA reports go through ``write_parts_atomically``,
-``write_bytes_atomically`` or ``write_text_atomically``, with the same guarantee (the timeline plot, a picture
-remade by every run, is written directly).
+``write_bytes_atomically`` or ``write_text_atomically``, with the same guarantee
+(the timeline plot, a picture remade by every run, is written directly).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -49,19 +48,16 @@ def replace_durably(temp: Path, final: Path) -> None:
     os.replace(temp, final)
 
 
-def write_parts_atomically(path: Path, parts: list) -> str:
-    """Replace ``path`` with the buffers ``parts`` in order, as ``write_bytes_atomically``; their sha256 in hex.
+def write_parts_atomically(path: Path, parts: list) -> None:
+    """Replace ``path`` with the buffers ``parts`` in order, as ``write_bytes_atomically``, never joining them.
 
-    The buffers are hashed as they are written, and never joined into one.
+    The descriptor that wrote them is the one flushed (``replace_durably`` reopens).
     """
     temp = temp_path_of(path)
-    digest = hashlib.sha256()
     try:
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         try:
             views = [memoryview(part).cast("B") for part in parts]
-            for view in views:
-                digest.update(view)
             while views:  # one system call for all buffers; a short write (a full disk raises) resumes
                 written = os.writev(descriptor, views[:IOV_MAX])
                 while views and written >= len(views[0]):
@@ -69,13 +65,13 @@ def write_parts_atomically(path: Path, parts: list) -> str:
                     views.pop(0)
                 if views and written:
                     views[0] = views[0][written:]
+            os.fsync(descriptor)
         finally:
             os.close(descriptor)
-        replace_durably(temp, path)
+        os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return digest.hexdigest()
 
 
 def write_bytes_atomically(path: Path, content: bytes | memoryview) -> None:

@@ -44,17 +44,20 @@ def arrow_rows(path: Path, columns: list[str], start: int, stop: int) -> dict[st
     return chunk_of_batch(str(path), batch, columns)
 
 
-def compiled_rows(path: Path, columns: list[str], start: int, stop: int, chunk: int) -> dict[str, np.ndarray]:
-    with ColumnFile(str(path), columns) as reader:
+def rows_of(opener: type, path: Path, columns: list[str], start: int, stop: int, chunk: int) -> dict[str, np.ndarray]:
+    """Rows ``[start, stop)`` as ``opener`` (``ColumnFile``, the compiled reader alone, or ``CatalogFile``) gives them."""
+    with opener(str(path), columns) as reader:
         chunks = list(reader.iter_rows(start, stop, chunk))
     assert all(len(c[columns[0]]) <= chunk for c in chunks)
     return {name: np.concatenate([c[name] for c in chunks]) if chunks else np.empty(0) for name in columns}
 
 
+def compiled_rows(path: Path, columns: list[str], start: int, stop: int, chunk: int) -> dict[str, np.ndarray]:
+    return rows_of(ColumnFile, path, columns, start, stop, chunk)
+
+
 def catalog_rows(path: Path, columns: list[str], start: int, stop: int, chunk: int) -> dict[str, np.ndarray]:
-    with CatalogFile(str(path), columns) as catalog:
-        chunks = list(catalog.iter_rows(start, stop, chunk))
-    return {name: np.concatenate([c[name] for c in chunks]) if chunks else np.empty(0) for name in columns}
+    return rows_of(CatalogFile, path, columns, start, stop, chunk)
 
 
 def assert_same(got: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:

@@ -1,8 +1,9 @@
 """A parquet footer read for a few flat numeric columns: where their bytes are, in each row group.
 
 Arrow turns the whole footer into objects, every column of every row group
-(991 columns in DP0.2, 1296 in DP1), which costs more than decoding a whole
-100,000-row file's needed columns. ``read_layout`` walks the footer's bytes
+(991 columns in DP0.2, 1296 in DP1): on a 100,000-row DP0.2 file, a quarter of
+the time Arrow then takes to decode the 16 columns skinny needs
+(``bench/parquet_read.py``: 24.6 to 27.6 against 99 ns a row; this walk, 5.2). ``read_layout`` walks the footer's bytes
 once in compiled code and keeps only the wanted columns' schema and chunk
 positions. Anything outside the flat numeric case (nesting, other types,
 encryption, chunks in other files) is reported as unsupported, not guessed at.
