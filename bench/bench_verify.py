@@ -20,8 +20,9 @@ from pathlib import Path
 
 from common import on_one_core, timed
 
-from pzmpi.release import Release, describe_file
-from pzmpi.synthetic import write_catalog
+from pzmpi.acquire.release_init import create_release, describe_file
+from pzmpi.core.release import Release
+from pzmpi.datasets.synthetic import write_catalog
 
 RELEASE = "bench_dp02"
 
@@ -34,7 +35,7 @@ def prepare(work: Path, files: int, rows_per_file: int) -> Path:
         write_catalog(catalog, "dp02", files, rows_per_file, seed=0, row_group_rows=50_000)
     if not (releases / RELEASE / "release.json").is_file():
         described = [describe_file(path, catalog) for path in sorted(catalog.glob("*.parquet"))]
-        Release.create(releases, RELEASE, catalog, described, "bench/bench_verify.py")
+        create_release(releases, RELEASE, catalog, described, "bench/bench_verify.py")
     return releases
 
 

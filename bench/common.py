@@ -13,8 +13,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from pzmpi.config import dump_toml, load_config
-from pzmpi.sample import DC2_VALIDATION, make_sample, rail_sample_path, read_rail_table
+from pzmpi.core.tomlconfig import dump_toml
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, make_sample, rail_sample_path, read_rail_table
+from pzmpi.estimators.config import load_config
 
 COMMAND_TIMEOUT = 3 * 3600  # seconds: no benchmark command may hang a machine
 LEPHARE_DATA = Path(__file__).resolve().parents[2] / "shared" / "lephare-data"

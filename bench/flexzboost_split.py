@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 from common import prepare, write_config
 
-from pzmpi.config import load_config
+from pzmpi.core.threads import pin_threads
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.native.flexzboost import expand
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
-from pzmpi.threads import pin_threads
 
 CHUNK_ROWS = 10000
 

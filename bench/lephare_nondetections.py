@@ -15,9 +15,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-
 from common import timed
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
 WORK = Path("bench/results/throughput-lephare-x1-f4").resolve()
 

@@ -17,7 +17,7 @@ from decimal import Decimal, localcontext
 import numba
 import numpy as np
 
-from pzmpi.log10 import log10
+from pzmpi.photometry.log10 import log10
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -26,8 +26,10 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from bench_skinny import make_catalog  # noqa: E402
 
-from pzmpi.skinny import InputFooter, process_pieces, result_settings, split_inputs  # noqa: E402
-from pzmpi.skinny_config import build_skinny_config  # noqa: E402
+from pzmpi.acquire.skinny.command import result_settings  # noqa: E402
+from pzmpi.acquire.skinny.config import build_skinny_config  # noqa: E402
+from pzmpi.acquire.skinny.process import process_pieces  # noqa: E402
+from pzmpi.acquire.skinny.slicing import InputFooter, split_inputs  # noqa: E402
 
 
 def layout(source: Path, row_groups: int, folder: Path) -> Path:

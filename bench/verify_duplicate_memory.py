@@ -14,7 +14,8 @@ import tracemalloc
 
 import numpy as np
 
-from pzmpi import mpi, verify
+from pzmpi.acquire.verify import duplicates
+from pzmpi.core import mpi
 
 
 def main() -> None:
@@ -31,7 +32,7 @@ def main() -> None:
     inputs, _ = tracemalloc.get_traced_memory()
     tracemalloc.reset_peak()
     comm = mpi.world().Dup()
-    summary, _ = verify.distributed_duplicates(comm, id_parts, file_parts, args.files)
+    summary, _ = duplicates.distributed_duplicates(comm, id_parts, file_parts, args.files)
     _, peak = tracemalloc.get_traced_memory()
     comm.Free()
     rows = per_file * args.files

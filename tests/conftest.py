@@ -1,16 +1,25 @@
-"""Shared fixtures: RAIL's DC2 sample as Object-like parquet, trained models, and an mpiexec runner."""
+"""Shared fixtures: RAIL's DC2 sample as Object-like parquet, trained models, and an mpiexec runner.
+
+``bin/test`` runs the suite on both cores with pytest-xdist: every test marked
+``mpi`` (it launches ``mpiexec``) runs on one worker, one after the other, and
+the other tests share the other worker. The sample and the trained models are
+made once per session, whichever worker asks first, under a file lock.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from pzmpi.config import dump_toml
-from pzmpi.sample import make_sample
+from pzmpi.core.tomlconfig import dump_toml
+from pzmpi.datasets.dc2_sample import make_sample
 
 TESTS = Path(__file__).parent
 MPI_TIMEOUT = 300  # seconds: no mpiexec launched by a test may outlive this
@@ -43,12 +52,46 @@ def object_input(paths: str | list[str]) -> dict:
     return {"paths": paths, "flux_column": "{band}_cModelFlux", "flux_error_column": "{band}_cModelFluxErr"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (``--dist loadgroup``), every test that launches mpiexec runs on the same worker."""
+    for item in items:
+        if item.get_closest_marker("mpi"):
+            item.add_marker(pytest.mark.xdist_group("mpi"))
+
+
+def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder shared by every xdist worker of this session (the parent of each worker's base)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed): one worker makes what the others wait for."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def made_once(folder: Path, make: Callable[[Path], None]) -> Path:
+    """``folder``, made by ``make`` by whichever worker comes first; a ``.done`` mark tells it is whole."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(folder.with_name(folder.name + ".lock")):
+        if not (folder / ".done").exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            (folder / ".done").touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """RAIL's DC2 validation sample as 4 parquet files (3 row groups each), and its training sample."""
-    folder = tmp_path_factory.mktemp("sample")
-    make_sample(folder, n_files=4, row_group_rows=2000)
-    return folder
+    return made_once(session_folder(tmp_path_factory) / "sample",
+                     lambda folder: make_sample(folder, n_files=4, row_group_rows=2000))
 
 
 # Estimator name (or class path) and informer parameters small enough for tests.
@@ -69,15 +112,27 @@ class TrainedModels:
         self.paths: dict[str, Path] = {}
 
     def __getitem__(self, key: str) -> Path:
+        name, params = TEST_ESTIMATORS[key]
+        return self.train(key, name, params)
+
+    def train(self, key: str, name: str, params: dict, training_rows: int | None = None) -> Path:
+        """The model ``key`` of estimator ``name`` trained with ``params`` (on the first ``training_rows`` rows)."""
         if key not in self.paths:
-            name, params = TEST_ESTIMATORS[key]
-            config = write_config(self.sample / f"train-{key}.toml", input=object_input("catalog"),
-                                  estimator={"name": name, "model": f"{key}.pkl"},
-                                  training={"input": "training.parquet", "params": params},
-                                  output={"folder": f"unused-{key}"})
-            result = run_pzmpi(["train", str(config)])
-            assert result.returncode == 0, result.stderr
-            self.paths[key] = self.sample / f"{key}.pkl"
+            def train(folder: Path) -> None:
+                training = self.sample / "training.parquet"
+                if training_rows is not None:
+                    import pyarrow.parquet as pq
+
+                    pq.write_table(pq.read_table(training).slice(0, training_rows), folder / "training.parquet")
+                    training = folder / "training.parquet"
+                config = write_config(folder / "train.toml", input=object_input(str(self.sample / "catalog")),
+                                      estimator={"name": name, "model": f"{key}.pkl"},
+                                      training={"input": str(training), "params": params},
+                                      output={"folder": "unused"})
+                result = run_pzmpi(["train", str(config)])
+                assert result.returncode == 0, result.stderr
+
+            self.paths[key] = made_once(self.sample.parent / f"model-{key}", train) / f"{key}.pkl"
         return self.paths[key]
 
 

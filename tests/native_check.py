@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from conftest import object_input, write_config
 from rail.core.data import TableHandle
 
-from conftest import object_input, write_config
-from pzmpi.config import Config, load_config
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 from pzmpi.estimators import estimator_class_path, import_class
+from pzmpi.estimators.config import Config, load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import Estimate, redshift_grid
+from pzmpi.estimators.point_estimates import point_estimates
 from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.point_estimates import point_estimates
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
 PDF_TOLERANCE = 1e-6  # max |delta p| allowed, as a fraction of the object's max p
 

@@ -6,10 +6,12 @@ import numba
 import numpy as np
 import pytest
 
-from pzmpi.cleaning import ZP_NJY, clean_chunk, flux_to_magnitude, input_columns
-from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, InputConfig
-from pzmpi.log10 import log10
-from pzmpi.sample import magnitudes_to_fluxes
+from pzmpi.datasets.dc2_sample import magnitudes_to_fluxes
+from pzmpi.estimators.cleaning import clean_chunk, input_columns
+from pzmpi.estimators.config import CleaningConfig, InputConfig
+from pzmpi.photometry.bands import LSST_EXTINCTION, LSST_MAG_LIMITS, ZP_NJY
+from pzmpi.photometry.log10 import log10
+from pzmpi.photometry.magnitudes import flux_to_magnitude
 
 
 def make_input(kind: str = "flux", bands=("g", "r")) -> InputConfig:

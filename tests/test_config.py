@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pzmpi.config import ConfigError, load_config
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import load_config
 
 VALID = """
 [input]

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pzmpi.config import SCHEMA, load_config
-from pzmpi.skinny_config import SKINNY_SCHEMA
+from pzmpi.acquire.skinny.config import SKINNY_SCHEMA
+from pzmpi.estimators.config import SCHEMA, load_config
 
 DOCS = Path(__file__).parent.parent / "docs"
 

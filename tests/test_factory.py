@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import object_input, write_config
-from pzmpi.config import ConfigError, load_config
+
+from pzmpi.compute.provenance import result_key
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.native import implementation_used
 from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.provenance import result_key
 
 KNN = "rail.estimation.algos.k_nearneigh.KNearNeighEstimator"
 

@@ -10,11 +10,11 @@ import h5py
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import object_input, run_pzmpi, write_config
-from pzmpi.sample import DC2_VALIDATION, object_table, rail_sample_path, read_rail_table
 
-pytestmark = [pytest.mark.slow,
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, object_table, rail_sample_path, read_rail_table
+
+pytestmark = [pytest.mark.slow, pytest.mark.mpi,
               pytest.mark.skipif(find_spec("lephare") is None, reason="pz-rail-lephare is not installed")]
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "lephare-data"

@@ -4,9 +4,9 @@ import io
 
 import pytest
 
-from pzmpi import mpi
-from pzmpi.errors import ConfigError
-from pzmpi.progress import ProgressReporter
+from pzmpi.core import mpi
+from pzmpi.core.errors import ConfigError
+from pzmpi.core.progress import ProgressReporter
 
 
 def test_root_errors_become_agreed_errors():

@@ -13,7 +13,6 @@ import h5py
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import object_input, run_pzmpi, write_config
 
 pytestmark = pytest.mark.mpi

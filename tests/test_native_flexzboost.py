@@ -8,16 +8,23 @@ RAIL's own ``_process_chunk`` in float32 and float64, on the model's grid and an
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
-
 from conftest import object_input, write_config
-from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs, load_model,
-                          assert_same_pdfs_on_grid, both_paths_on_rows, native_estimate,
-                          rail_reference, tampered)
-from pzmpi.config import load_config
-from pzmpi.errors import ConfigError
+from native_check import (
+    CraftedRows,
+    assert_pdfs_do_not_depend_on_the_chunking,
+    assert_same_pdfs,
+    assert_same_pdfs_on_grid,
+    both_paths_on_rows,
+    load_model,
+    native_estimate,
+    rail_reference,
+    tampered,
+)
+
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.native.flexzboost import NativeFlexZBoost
 from pzmpi.estimators.native.numpy_sums import block_sum, pairwise_sum, summation_plan

@@ -9,19 +9,26 @@ bad errors) go through RAIL's own ``_process_chunk`` in float32 and float64.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pytest
+from conftest import TEST_ESTIMATORS, object_input, write_config
+from native_check import (
+    CraftedRows,
+    assert_pdfs_do_not_depend_on_the_chunking,
+    assert_same_pdfs,
+    assert_same_pdfs_on_grid,
+    both_paths_on_rows,
+    native_estimate,
+    rail_reference,
+    tampered,
+)
 from rail.estimation.algos.gpz import _prepare_data
 from scipy import stats
 
-from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
-from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
-                          assert_same_pdfs_on_grid, both_paths_on_rows, native_estimate,
-                          rail_reference, tampered)
-from pzmpi.config import load_config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.native.gpz import NativeGPz, _gaussians
 
@@ -42,22 +49,9 @@ ESTIMATE_PARAMS = {"plain": {"log_errors": False}}
 
 
 @pytest.fixture(scope="module")
-def train_gpz(sample: Path) -> Callable[[str], Path]:
+def train_gpz(models: Any) -> Callable[[str], Path]:
     """Trains (once, by ``pzmpi train``) the GPz model ``OTHER_MODELS[key]`` on the sample's training table."""
-    paths: dict[str, Path] = {}
-
-    def train(key: str) -> Path:
-        if key not in paths:
-            config = write_config(sample / f"train-gpz-{key}.toml", input=object_input("catalog"),
-                                  estimator={"name": "gpz", "model": f"gpz-{key}.pkl"},
-                                  training={"input": "training.parquet", "params": {**SMALL, **OTHER_MODELS[key]}},
-                                  output={"folder": f"unused-gpz-{key}"})
-            result = run_pzmpi(["train", str(config)])
-            assert result.returncode == 0, result.stderr
-            paths[key] = sample / f"gpz-{key}.pkl"
-        return paths[key]
-
-    return train
+    return lambda key: models.train(f"gpz-{key}", "gpz", {**SMALL, **OTHER_MODELS[key]})
 
 
 def test_test_model_matches_rail_estimate(tmp_path, models):

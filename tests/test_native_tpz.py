@@ -12,21 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
+from conftest import object_input, write_config
+from native_check import (
+    CraftedRows,
+    assert_pdfs_do_not_depend_on_the_chunking,
+    assert_same_pdfs,
+    assert_same_pdfs_on_grid,
+    both_paths_on_rows,
+    load_model,
+    native_estimate,
+    rail_reference,
+    saved_model,
+)
 
-from conftest import object_input, run_pzmpi, write_config
-from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
-                          assert_same_pdfs_on_grid, both_paths_on_rows, load_model, native_estimate,
-                          rail_reference, saved_model)
-from pzmpi.config import load_config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import redshift_grid
 from pzmpi.estimators.native.tpz import NativeTPZ
+from pzmpi.estimators.point_estimates import point_estimates
 from pzmpi.estimators.rail_adapter import RailEstimator
-from pzmpi.point_estimates import point_estimates
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path, read_rail_table
 
 pytestmark = pytest.mark.slow
 
@@ -35,17 +42,10 @@ TPZ_TREE_ROWS = 3000  # TPZ's own trees are grown in pure Python: a training sub
 
 
 @pytest.fixture(scope="module")
-def tpz_trees_model(sample: Path) -> Path:
+def tpz_trees_model(models: Any) -> Path:
     """A model of TPZ's own trees (``tree_strategy = 'native'``), 2 random realisations x 1 bootstrap."""
-    training = sample / f"training_{TPZ_TREE_ROWS}.parquet"
-    pq.write_table(pq.read_table(sample / "training.parquet").slice(0, TPZ_TREE_ROWS), training)
-    params = {"n_random": 2, "n_trees": 1, "tree_strategy": "native"}
-    config = write_config(sample / "train-tpz-trees.toml", input=object_input("catalog"),
-                          estimator={"name": "tpz", "model": "tpz_trees.pkl"},
-                          training={"input": training.name, "params": params}, output={"folder": "unused-tpz-trees"})
-    result = run_pzmpi(["train", str(config)])
-    assert result.returncode == 0, result.stderr
-    return sample / "tpz_trees.pkl"
+    return models.train("tpz-trees", "tpz", {"n_random": 2, "n_trees": 1, "tree_strategy": "native"},
+                        training_rows=TPZ_TREE_ROWS)
 
 
 @pytest.fixture(params=["sklearn_trees", "tpz_trees"])

@@ -5,8 +5,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pzmpi.errors import ConfigError
-from pzmpi.plan import InputFile, assign_in_order, assign_pieces, list_input_files, make_plan, split_into_pieces
+from pzmpi.compute.plan import InputFile, make_plan, split_into_pieces
+from pzmpi.core.errors import ConfigError
+from pzmpi.core.sharding import assign_in_order, assign_pieces
+from pzmpi.io.catalog import list_input_files
 
 
 def write_parquet(path, rows, row_group_rows):

@@ -3,7 +3,7 @@
 import numpy as np
 import qp
 
-from pzmpi.point_estimates import point_estimates
+from pzmpi.estimators.point_estimates import point_estimates
 
 
 def test_gaussian_pdfs_give_analytic_estimates():

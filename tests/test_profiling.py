@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from pzmpi.profiling import StageTimer, format_summary, plot_timeline, summarize
-from pzmpi.progress import ProgressReporter
+from pzmpi.core.profiling import StageTimer, format_summary, plot_timeline, summarize
+from pzmpi.core.progress import ProgressReporter
 
 
 def fake_record(rank, rows, estimate_seconds):

@@ -6,10 +6,10 @@ import gc
 
 import numpy as np
 import pyarrow.parquet as pq
-
 from conftest import object_input, write_config
-from pzmpi.cleaning import clean_chunk, input_columns
-from pzmpi.config import load_config
+
+from pzmpi.estimators.cleaning import clean_chunk, input_columns
+from pzmpi.estimators.config import load_config
 from pzmpi.estimators.rail_adapter import RailEstimator
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import run_pzmpi
-from pzmpi.errors import ConfigError
-from pzmpi.release import RECORD_FILE, Release, describe_file, reference_schema, releases_root
-from pzmpi.synthetic import object_catalog, write_catalog
+
+from pzmpi.acquire.release_init import create_release, describe_file, reference_schema
+from pzmpi.core.errors import ConfigError
+from pzmpi.core.release import RECORD_FILE, Release, releases_root
+from pzmpi.datasets.synthetic import object_catalog, write_catalog
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_reference_schema_is_the_one_most_files_share():
 
 def test_log_appends_stamped_entries_and_saves_the_record(tmp_path, catalog):
     described = [describe_file(p, catalog) for p in sorted(catalog.glob("*.parquet"))]
-    release = Release.create(tmp_path / "rel", "dp1", catalog, described, "pzmpi release init dp1")
+    release = create_release(tmp_path / "rel", "dp1", catalog, described, "pzmpi release init dp1")
     release.log("pzmpi verify dp1", {"passed": True}, section="verify_runs", entry={"passed": True})
     record = json.loads((tmp_path / "rel" / "dp1" / RECORD_FILE).read_text())
     assert [h["command"] for h in record["history"]] == ["pzmpi release init dp1", "pzmpi verify dp1"]
@@ -63,13 +64,13 @@ def test_log_appends_stamped_entries_and_saves_the_record(tmp_path, catalog):
     reopened = Release.open(tmp_path / "rel", "dp1")
     assert reopened.catalog_paths() == sorted(catalog.glob("*.parquet"))
     with pytest.raises(ConfigError, match="already exists"):
-        Release.create(tmp_path / "rel", "dp1", catalog, described, "again")
+        create_release(tmp_path / "rel", "dp1", catalog, described, "again")
 
 
 def test_open_and_add_file_name_what_is_wrong(tmp_path, catalog):
     with pytest.raises(ConfigError, match=r"no release 'dp9' in .*pzmpi release init dp9"):
         Release.open(tmp_path, "dp9")
-    release = Release.create(tmp_path, "dp1", catalog, [], "init")
+    release = create_release(tmp_path, "dp1", catalog, [], "init")
     with pytest.raises(ConfigError, match="--kind 'sed'"):
         release.add_file(catalog / "x", "sed", "templates", "add")
     with pytest.raises(ConfigError, match="not found: .*missing.fits"):
@@ -84,6 +85,7 @@ def test_releases_root_prefers_option_then_environment(monkeypatch, tmp_path):
     assert releases_root(None) == Path("releases").absolute()
 
 
+@pytest.mark.mpi
 def test_init_under_mpi_records_the_same_catalog_whatever_the_rank_count(tmp_path, catalog):
     pq.write_table(object_catalog(0, "dp1", seed=9), catalog / "empty.parquet")
     (catalog / "truncated.parquet").write_bytes(sorted(catalog.glob("*.parquet"))[0].read_bytes()[:4000])

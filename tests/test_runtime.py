@@ -12,7 +12,7 @@ import pytest
 PROBE = """
 import gc, json
 import numpy, pyarrow, numba  # what a rank has imported by its first chunk
-from pzmpi import runtime
+from pzmpi.core import runtime
 kept = runtime.keep_freed_memory()
 runtime.freeze_startup_objects()
 print(json.dumps({"kept": kept, "frozen": gc.get_freeze_count()}))

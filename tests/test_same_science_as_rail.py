@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-
 import h5py
 import numpy as np
 import pytest
-
 from conftest import TEST_ESTIMATORS, object_input, run_pzmpi, write_config
 from native_check import rail_reference
-from pzmpi.sample import DC2_VALIDATION, rail_sample_path
 
-pytestmark = pytest.mark.slow
+from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path
+
+pytestmark = [pytest.mark.slow, pytest.mark.mpi]
 
 GRID = np.linspace(0.0, 3.0, 301)
 

@@ -9,23 +9,30 @@ import math
 from pathlib import Path
 
 import h5py
+import hpgeom
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from astropy import units
+from astropy.coordinates import SkyCoord
 from conftest import run_pzmpi, write_config
 
-from pzmpi.cleaning import clean_chunk
-from pzmpi.config import LSST_EXTINCTION, LSST_MAG_LIMITS, CleaningConfig, ConfigError, InputConfig
-from pzmpi.dustmap import ICRS_TO_GALACTIC, UNSEEN, load_map, nside_of, read_fits_column, sky_to_pixels
-from pzmpi.errors import InputFileError
-from pzmpi.reader import CatalogFile, chunk_of_batch
-from pzmpi.release import Release, catalog_files, describe_file
-from pzmpi.skinny import (STATISTICS_COLUMNS, InputFooter, adjacent_runs, check_schema, convert_chunk,
-                          encode_skinny, mag_column, magerr_column, output_columns, process_pieces, regroup_rows,
-                          release_inputs, result_settings, slice_rows, split_inputs)
-from pzmpi.skinny_config import build_skinny_config
-from pzmpi.synthetic import object_catalog, with_bad_photometry, write_catalog
+from pzmpi.acquire.release_init import catalog_files, create_release, describe_file
+from pzmpi.acquire.skinny.command import result_settings
+from pzmpi.acquire.skinny.config import build_skinny_config
+from pzmpi.acquire.skinny.convert import check_schema, convert_chunk
+from pzmpi.acquire.skinny.output import STATISTICS_COLUMNS, encode_table, mag_column, magerr_column, output_schema
+from pzmpi.acquire.skinny.process import process_pieces, regroup_rows
+from pzmpi.acquire.skinny.slicing import InputFooter, adjacent_runs, release_inputs, slice_rows, split_inputs
+from pzmpi.core.errors import ConfigError, InputFileError
+from pzmpi.core.release import Release
+from pzmpi.datasets.synthetic import object_catalog, with_bad_photometry, write_catalog
+from pzmpi.estimators.cleaning import clean_chunk
+from pzmpi.estimators.config import CleaningConfig, InputConfig
+from pzmpi.io.catalog import CatalogFile, chunk_of_batch
+from pzmpi.photometry.bands import LSST_EXTINCTION, LSST_MAG_LIMITS
+from pzmpi.photometry.dust import load_map
 
 ZP = 2.5 * np.log10(3631e9)  # REFERENCE.md section 2: m = -2.5 log10(f / nJy) + 2.5 log10(3631e9)
 BANDS = ["u", "g", "r", "i", "z", "y"]
@@ -178,10 +185,13 @@ def test_output_files_have_required_columns_and_statistics_only_where_readers_sk
     table = object_catalog(3000, "dp1", seed=11)
     config = make_config(tmp_path, "dp1", output={"row_group_rows": 1000})
     converted = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
-    content = b"".join(bytes(part) for part in encode_skinny(converted, config, {"rows": 3000}))
-    assert b"".join(bytes(part) for part in encode_skinny(converted, config, {"rows": 3000})) == content
+    def encode() -> bytes:
+        return encode_table(converted, config.bands, config.row_group_rows, config.compression, {"rows": 3000})
+
+    content = encode()
+    assert encode() == content
     parquet = pq.ParquetFile(pa.BufferReader(content))
-    names = [spec.name for spec, _ in output_columns(config.bands)]
+    names = output_schema(config.bands).names
     assert parquet.schema_arrow.names == names and not any(f.nullable for f in parquet.schema_arrow)
     assert [parquet.schema_arrow.field(name).type for name in names[:4]] == [pa.int64(), pa.float64(), pa.float64(),
                                                                             pa.float32()]
@@ -281,10 +291,10 @@ def run_pieces(config, pieces) -> dict:
 
 
 def count_opens(monkeypatch) -> list[str]:
-    import pzmpi.skinny
+    import pzmpi.acquire.skinny.process
 
     opened: list[str] = []
-    monkeypatch.setattr(pzmpi.skinny, "CatalogFile", lambda path, columns: opened.append(path) or CatalogFile(path, columns))
+    monkeypatch.setattr(pzmpi.acquire.skinny.process, "CatalogFile", lambda path, columns: opened.append(path) or CatalogFile(path, columns))
     return opened
 
 
@@ -376,149 +386,6 @@ def test_run_reads_skinny_magnitudes_as_it_reads_the_fluxes(tmp_path):
     assert via_skinny.nondetections == direct.nondetections
 
 
-# -- dust maps -----------------------------------------------------------------------------------------------
-
-JRLL = np.array([2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4])
-JPLL = np.array([1, 3, 5, 7, 0, 2, 4, 6, 1, 3, 5, 7])
-
-
-def ring_centres(nside: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos(theta) and phi of every RING pixel centre, from the pixel index (Gorski et al. 2005, pix2ang)."""
-    npix, ncap = 12 * nside * nside, 2 * nside * (nside - 1)
-    p = np.arange(npix)
-    z, phi = np.empty(npix), np.empty(npix)
-    for cap, sign in ((p < ncap, 1.0), (p >= npix - ncap, -1.0)):
-        q = p[cap] if sign > 0 else npix - p[cap]
-        half = (q + 1) / 2 if sign > 0 else q / 2
-        ring = np.floor(np.sqrt(half - np.sqrt(np.floor(half)))) + 1
-        j = q + 1 - 2 * ring * (ring - 1) if sign > 0 else 4 * ring + 1 - (q - 2 * ring * (ring - 1))
-        z[cap] = sign * (1 - ring ** 2 / (3 * nside ** 2))
-        phi[cap] = (j - 0.5) * np.pi / (2 * ring)
-    belt = (p >= ncap) & (p < npix - ncap)
-    q = p[belt] - ncap
-    ring = q // (4 * nside) + nside
-    j = q % (4 * nside) + 1
-    z[belt] = (2 * nside - ring) * 2 / (3 * nside)
-    phi[belt] = (j - np.where((ring + nside) % 2 == 1, 1.0, 0.5)) * np.pi / (2 * nside)
-    return z, phi
-
-
-def nested_centres(nside: int) -> tuple[np.ndarray, np.ndarray]:
-    """cos(theta) and phi of every NESTED pixel centre, from its face and in-face coordinates."""
-    p = np.arange(12 * nside * nside)
-    face, inside = p // (nside * nside), p % (nside * nside)
-    ix, iy = np.zeros_like(p), np.zeros_like(p)
-    for bit in range(max(1, nside.bit_length())):
-        ix |= ((inside >> (2 * bit)) & 1) << bit
-        iy |= ((inside >> (2 * bit + 1)) & 1) << bit
-    ring = JRLL[face] * nside - ix - iy - 1
-    north, south = ring < nside, ring > 3 * nside
-    nr = np.where(north, ring, np.where(south, 4 * nside - ring, nside))
-    z = np.where(north, 1 - nr ** 2 / (3 * nside ** 2),
-                 np.where(south, nr ** 2 / (3 * nside ** 2) - 1, (2 * nside - ring) * 2 / (3 * nside)))
-    shift = np.where(north | south, 0, (ring - nside) & 1)
-    jp = (JPLL[face] * nr + ix - iy + 1 + shift) // 2
-    jp = np.where(jp > 4 * nside, jp - 4 * nside, np.where(jp < 1, jp + 4 * nside, jp))
-    return z, (jp - (shift + 1) * 0.5) * (np.pi / 2 / nr)
-
-
-def pixels_of(ra, dec, nside, nested, galactic=False) -> np.ndarray:
-    out = np.empty(len(ra), dtype=np.int64)
-    sky_to_pixels(np.asarray(ra, float), np.asarray(dec, float), nside, nested, galactic, ICRS_TO_GALACTIC, out)
-    return out
-
-
-@pytest.mark.parametrize("nside, nested", [(1, False), (2, False), (3, False), (8, False), (64, False),
-                                           (1, True), (2, True), (8, True), (64, True)])
-def test_ang2pix_finds_every_pixel_centre(nside, nested):
-    z, phi = (nested_centres if nested else ring_centres)(nside)
-    pixels = pixels_of(np.degrees(phi), np.degrees(np.arcsin(z)), nside, nested)
-    np.testing.assert_array_equal(pixels, np.arange(12 * nside * nside))
-
-
-def test_ang2pix_known_values_and_consistency_between_orderings():
-    # nside 1: ring pixel 0 is centred at z = 2/3, phi = 45 deg; pixel 4 at the equator, phi = 0
-    assert pixels_of([45.0, 0.0, 0.0, 0.0], [np.degrees(np.arcsin(2 / 3)), 0.0, 90.0, -90.0], 1, False).tolist() \
-        == [0, 4, 0, 8]
-    rng = np.random.default_rng(0)
-    ra = np.r_[rng.uniform(0, 360, 20000), 0.0, 360.0, 359.9999999, 180.0]
-    dec = np.r_[np.degrees(np.arcsin(rng.uniform(-1, 1, 20000))), 89.99999, -89.99999, 0.0, -41.8103149]
-    for nside in (16, 1024):
-        ring, nest = pixels_of(ra, dec, nside, False), pixels_of(ra, dec, nside, True)
-        z_ring, phi_ring = ring_centres(nside)
-        z_nest, phi_nest = nested_centres(nside)
-        np.testing.assert_allclose(z_ring[ring], z_nest[nest], atol=1e-12)
-        np.testing.assert_allclose(np.cos(phi_ring[ring] - phi_nest[nest]), 1.0, atol=1e-12)
-    np.testing.assert_array_equal(pixels_of(ra, dec, 2048, True) // 4, pixels_of(ra, dec, 1024, True))
-    assert pixels_of([np.nan, 10.0], [0.0, np.inf], 4, False).tolist() == [-1, -1]
-
-
-def test_galactic_maps_are_looked_up_at_galactic_coordinates():
-    coordinates = pytest.importorskip("astropy.coordinates")
-    units = pytest.importorskip("astropy.units")
-    rng = np.random.default_rng(1)
-    ra, dec = rng.uniform(0, 360, 2000), np.degrees(np.arcsin(rng.uniform(-1, 1, 2000)))
-    galactic = coordinates.SkyCoord(ra=ra * units.deg, dec=dec * units.deg, frame="icrs").galactic
-    # astropy's Galactic frame (defined through FK4) and the Hipparcos ICRS rotation differ by about 0.02 arcsec,
-    # so an object within that distance of a pixel edge (0.05% of objects at nside 1024) may land next door
-    from_rotation = pixels_of(ra, dec, 1024, False, galactic=True)
-    from_astropy = pixels_of(galactic.l.deg, galactic.b.deg, 1024, False)
-    assert np.mean(from_rotation == from_astropy) > 0.995
-    # the Galactic north pole and centre, at nside 1: a north polar pixel, and the equatorial pixel at l = 0
-    pole, centre = pixels_of([192.85948, 266.40499], [27.12825, -28.93617], 1, False, galactic=True)
-    assert pole in (0, 1, 2, 3) and centre == 4
-
-
-def test_npy_map_lookup_and_its_configuration(tmp_path):
-    nside = 16
-    values = np.arange(12 * nside * nside, dtype=np.float32) / 1e4
-    values[5] = UNSEEN
-    np.save(tmp_path / "ebv.npy", values)
-    dust = load_map(str(tmp_path / "ebv.npy"), "nested", "icrs", "")
-    assert dust.nside == nside and nside_of(values.size) == nside and nside_of(100) is None
-    ra, dec = np.array([10.0, 200.0, np.nan]), np.array([-30.0, 45.0, 0.0])
-    ebv = dust.lookup(ra, dec)
-    np.testing.assert_array_equal(ebv[:2], values[pixels_of(ra[:2], dec[:2], nside, True)].astype(np.float64))
-    assert np.isnan(ebv[2])
-    z, phi = nested_centres(nside)
-    assert np.isnan(dust.lookup(np.degrees(phi[[5]]), np.degrees(np.arcsin(z[[5]])))[0])  # UNSEEN
-    with pytest.raises(ConfigError, match="needs 'dereddening.map_ordering'"):
-        load_map(str(tmp_path / "ebv.npy"), "", "icrs", "")
-    np.save(tmp_path / "odd.npy", np.zeros(100))
-    with pytest.raises(ConfigError, match="100 values is not 12 nside"):
-        load_map(str(tmp_path / "odd.npy"), "ring", "icrs", "")
-
-
-def write_fits_map(path: Path, values: np.ndarray, ordering: str, coordsys: str, per_row: int) -> None:
-    fits = pytest.importorskip("astropy.io.fits")
-    nside = nside_of(values.size)
-    columns = [fits.Column(name="EBV", format=f"{per_row}E", array=values.reshape(-1, per_row)),
-               fits.Column(name="FLAG", format=f"{per_row}J", array=np.zeros((values.size // per_row, per_row)))]
-    table = fits.BinTableHDU.from_columns(columns)
-    table.header.update(PIXTYPE="HEALPIX", ORDERING=ordering, NSIDE=nside, COORDSYS=coordsys,
-                        INDXSCHM="IMPLICIT")
-    fits.HDUList([fits.PrimaryHDU(), table]).writeto(path)
-
-
-@pytest.mark.parametrize("per_row", [1, 1024])
-def test_fits_maps_are_read_without_astropy(tmp_path, per_row):
-    nside = 16
-    values = np.random.default_rng(2).uniform(0, 0.2, 12 * nside * nside).astype(np.float32)
-    write_fits_map(tmp_path / "map.fits", values, "NESTED", "G", per_row)
-    read, header = read_fits_column(str(tmp_path / "map.fits"), "EBV")
-    np.testing.assert_array_equal(read, values)
-    assert header["ORDERING"] == "NESTED" and header["NSIDE"] == nside
-    dust = load_map(str(tmp_path / "map.fits"), "", "", "")
-    assert (dust.ordering, dust.frame, dust.nside) == ("nested", "galactic", nside)
-    with pytest.raises(ConfigError, match="'dereddening.map_ordering' is 'ring' but the file says 'nested'"):
-        load_map(str(tmp_path / "map.fits"), "ring", "", "")
-    with pytest.raises(ConfigError, match="no column 'TAU'"):
-        load_map(str(tmp_path / "map.fits"), "", "", "TAU")
-    (tmp_path / "cut.fits").write_bytes((tmp_path / "map.fits").read_bytes()[:-2880])
-    with pytest.raises(ConfigError, match="truncated"):
-        load_map(str(tmp_path / "cut.fits"), "", "", "")
-
-
 def test_map_dereddening_subtracts_a_times_the_map_value(tmp_path):
     nside = 32
     values = np.random.default_rng(3).uniform(0, 0.3, 12 * nside * nside)
@@ -529,7 +396,9 @@ def test_map_dereddening_subtracts_a_times_the_map_value(tmp_path):
                                       "map_frame": "galactic"})
     dust = load_map(config.map_path, config.map_ordering, config.map_frame, config.map_column)
     out = convert_chunk(as_chunk(table, config.input_columns()), config, dust).columns
-    ebv = values[pixels_of(table["coord_ra"].to_numpy(), table["coord_dec"].to_numpy(), nside, False, True)]
+    galactic = SkyCoord(ra=table["coord_ra"].to_numpy() * units.deg, dec=table["coord_dec"].to_numpy() * units.deg,
+                        frame="icrs").galactic
+    ebv = values[hpgeom.angle_to_pixel(nside, galactic.l.deg, galactic.b.deg, nest=False)]
     good = valid(table, "r")
     mag, _ = expected_magnitudes(table, "r", ebv)
     np.testing.assert_array_max_ulp(out["mag_r"][good], mag[good].astype(np.float32), maxulp=1)
@@ -539,7 +408,7 @@ def test_map_dereddening_subtracts_a_times_the_map_value(tmp_path):
 
 def make_release(root: Path, name: str, catalog: Path) -> None:
     described = [describe_file(path, catalog) for path in catalog_files(catalog)]
-    Release.create(root, name, catalog, described, f"test release {name}")
+    create_release(root, name, catalog, described, f"test release {name}")
 
 
 def dp02_catalog(folder: Path, n_files: int = 3, rows: int = 2500) -> Path:

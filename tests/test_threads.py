@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 CHECK = """
-from pzmpi.threads import pin_threads
+from pzmpi.core.threads import pin_threads
 pin_threads(1)
 import joblib, numba, threadpoolctl
 from joblib import Parallel, delayed

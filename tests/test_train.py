@@ -5,11 +5,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import object_input, write_config
-from pzmpi.config import load_config
-from pzmpi.errors import InputFileError
-from pzmpi.train import read_training_table
+
+from pzmpi.core.errors import InputFileError
+from pzmpi.estimators.config import load_config
+from pzmpi.train.training import read_training_table
 
 
 def config_for(tmp_path, table, group=""):

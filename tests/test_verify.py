@@ -18,19 +18,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import mpi_environment, run_pzmpi
-from pzmpi import mpi, qa_report, verify
-from pzmpi.checksum import SequentialHasher, row_group_end
-from pzmpi.cleaning import ZP_NJY
-from pzmpi.errors import ConfigError
-from pzmpi.release import Release, describe_file
-from pzmpi.synthetic import object_catalog, with_bad_photometry
+
+from pzmpi.acquire.release_init import create_release, describe_file
+from pzmpi.acquire.verify import checks, command, duplicates, statistics
+from pzmpi.acquire.verify import report as qa_report
+from pzmpi.acquire.verify.checks import row_group_end
+from pzmpi.core import mpi, sharding
+from pzmpi.core.checksum import SequentialHasher
+from pzmpi.core.errors import ConfigError
+from pzmpi.datasets.synthetic import object_catalog, with_bad_photometry
+from pzmpi.photometry.bands import ZP_NJY
 
 ROWS = 300
 ROW_GROUP_ROWS = 100
-REQUIRED = verify.expand_columns(verify.DEFAULT_REQUIRED)
-PHOTOMETRIC = verify.photometric_columns(REQUIRED)
+REQUIRED = checks.expand_columns(checks.DEFAULT_REQUIRED)
+PHOTOMETRIC = checks.photometric_columns(REQUIRED)
 
 
 def write(path: Path, table: pa.Table, row_group_rows: int = ROW_GROUP_ROWS) -> Path:
@@ -46,14 +49,14 @@ def schema_of(table: pa.Table) -> list[dict[str, str]]:
     return [{"name": f.name, "type": str(f.type)} for f in table.schema]
 
 
-def task_for(path: Path, expected_sha256: str | None = None, expected_rows: int | None = None) -> verify.FileTask:
-    return verify.FileTask(0, path.name, str(path), path.stat().st_size,
+def task_for(path: Path, expected_sha256: str | None = None, expected_rows: int | None = None) -> checks.FileTask:
+    return checks.FileTask(0, path.name, str(path), path.stat().st_size,
                            expected_sha256 if expected_sha256 is not None else sha256(path), expected_rows,
                            "the manifest SUMS")
 
 
-def check(path: Path, reference: list[dict[str, str]], **expected) -> verify.FileCheck:
-    return verify.check_file(task_for(path, **expected), reference, REQUIRED, PHOTOMETRIC)
+def check(path: Path, reference: list[dict[str, str]], **expected) -> checks.FileCheck:
+    return checks.check_file(task_for(path, **expected), reference, REQUIRED, PHOTOMETRIC)
 
 
 def kinds(result: dict) -> list[tuple[str, str | None]]:
@@ -80,29 +83,29 @@ def test_required_columns_expand_bands():
     assert REQUIRED[:3] == ["objectId", "coord_ra", "coord_dec"]
     assert "y_cModelFluxErr" in REQUIRED and len(REQUIRED) == 15
     assert PHOTOMETRIC == [c for c in REQUIRED if c.endswith(("Flux", "FluxErr"))]
-    assert verify.expand_columns(["a", "{band}_x", "a"], ("g", "r")) == ["a", "g_x", "r_x"]
+    assert checks.expand_columns(["a", "{band}_x", "a"], ("g", "r")) == ["a", "g_x", "r_x"]
     with pytest.raises(ConfigError, match="only '{band}'"):
-        verify.expand_columns(["{filter}_psfFlux"])
+        checks.expand_columns(["{filter}_psfFlux"])
 
 
 def test_manifest_formats_and_errors():
     a, b = "a" * 64, "B" * 64
     text = f"{a}  one.parquet\n{b} *./sub/two.parquet\n\n\\{a}  odd\\\\name\\nx.parquet\n{a}  one.parquet\n"
-    assert verify.parse_manifest(text, "m.sha256") == {
+    assert checks.parse_manifest(text, "m.sha256") == {
         "one.parquet": a, "sub/two.parquet": b.lower(), "odd\\name\nx.parquet": a}
     with pytest.raises(ConfigError, match="m.sha256, line 2"):
-        verify.parse_manifest(f"{a}  one.parquet\nnot a checksum line\n", "m.sha256")
+        checks.parse_manifest(f"{a}  one.parquet\nnot a checksum line\n", "m.sha256")
     with pytest.raises(ConfigError, match="one.parquet is listed twice"):
-        verify.parse_manifest(f"{a}  one.parquet\n{b}  one.parquet\n", "m.sha256")
+        checks.parse_manifest(f"{a}  one.parquet\n{b}  one.parquet\n", "m.sha256")
 
 
 def test_schema_comparison_reports_every_difference():
     reference = [{"name": "a", "type": "int64"}, {"name": "b", "type": "double"}, {"name": "c", "type": "bool"}]
     actual = [{"name": "b", "type": "float"}, {"name": "a", "type": "int64"}, {"name": "d", "type": "double"}]
-    difference = verify.compare_schema(reference, actual)
+    difference = checks.compare_schema(reference, actual)
     assert difference == {"missing": ["c"], "extra": ["d"],
                           "type_changed": [{"column": "b", "expected": "double", "found": "float"}]}
-    warnings = verify.schema_warnings("f.parquet", difference)
+    warnings = checks.schema_warnings("f.parquet", difference)
     assert [(w["kind"], w["file"], w["column"]) for w in warnings] == [
         ("schema", "f.parquet", "c"), ("schema", "f.parquet", "d"), ("schema", "f.parquet", "b")]
     assert "type float, reference double" in warnings[2]["message"]
@@ -111,53 +114,53 @@ def test_schema_comparison_reports_every_difference():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_value_stats_count_every_kind(dtype):
     values = np.array([0.0, -0.0, -5.0, np.nan, np.inf, -np.inf, 2.5, 7.0, -1.0], dtype=dtype)
-    stats = verify.value_stats(values, nulls=1)
+    stats = statistics.value_stats(values, nulls=1)
     assert stats == {"rows": 9, "null": 1, "nan": 1, "inf": 2, "zero": 2, "negative": 2, "min": -5.0, "max": 7.0}
-    merged = verify.merge_stats(stats, verify.value_stats(np.array([np.nan, 100.0], dtype=dtype)))
+    merged = statistics.merge_stats(stats, statistics.value_stats(np.array([np.nan, 100.0], dtype=dtype)))
     assert (merged["rows"], merged["nan"], merged["max"], merged["min"]) == (11, 2, 100.0, -5.0)
-    assert verify.value_stats(np.array([np.nan], dtype=dtype))["min"] is None
-    assert verify.fractions(verify.empty_stats())["nan"] is None
+    assert statistics.value_stats(np.array([np.nan], dtype=dtype))["min"] is None
+    assert statistics.fractions(statistics.empty_stats())["nan"] is None
 
 
 def test_photometry_limits_flux_and_error_columns():
-    flux = verify.value_stats(np.array([1.0, -1.0, 0.0, 3.0]))
-    (warning,) = verify.photometry_warnings("f", "g_cModelFlux", flux)
+    flux = statistics.value_stats(np.array([1.0, -1.0, 0.0, 3.0]))
+    (warning,) = checks.photometry_warnings("f", "g_cModelFlux", flux)
     assert warning["column"] == "g_cModelFlux" and "1 zero" in warning["message"]
     assert "negative" not in warning["message"]  # negative fluxes: noise, below the 50% limit
-    (warning,) = verify.photometry_warnings("f", "g_cModelFluxErr", verify.value_stats(np.array([1.0, -1.0, 2.0])))
+    (warning,) = checks.photometry_warnings("f", "g_cModelFluxErr", statistics.value_stats(np.array([1.0, -1.0, 2.0])))
     assert "1 negative" in warning["message"]
-    assert verify.photometry_warnings("f", "g_cModelFlux", verify.value_stats(np.array([1.0, 2.0]))) == []
+    assert checks.photometry_warnings("f", "g_cModelFlux", statistics.value_stats(np.array([1.0, 2.0]))) == []
 
 
 def test_histograms_use_the_engine_zero_point():
-    histograms = verify.Histograms.empty()
+    histograms = statistics.Histograms.empty()
     flux = np.array([10 ** (-0.4 * (20.02 - ZP_NJY)), 10 ** (-0.4 * (13.0 - ZP_NJY)), 10 ** (-0.4 * (40 - ZP_NJY)),
                      0.0, -3.0, np.nan, np.inf])
-    verify._bin_magnitudes(flux, ZP_NJY, histograms.magnitude[1])
+    statistics.bin_magnitudes(flux, ZP_NJY, histograms.magnitude[1])
     counts = histograms.magnitude[1]
-    expected_bin = int((20.02 - verify.MAG_START) / verify.MAG_WIDTH)
-    assert counts[1 + expected_bin] == 1 and counts[0] == 1 and counts[verify.MAG_BINS + 1] == 1
-    assert counts[verify.MAG_BINS + 2] == 4 and counts.sum() == 7
+    expected_bin = int((20.02 - statistics.MAG_START) / statistics.MAG_WIDTH)
+    assert counts[1 + expected_bin] == 1 and counts[0] == 1 and counts[statistics.MAG_BINS + 1] == 1
+    assert counts[statistics.MAG_BINS + 2] == 4 and counts.sum() == 7
     ra = np.array([0.0, 359.99, 60.1, np.nan, 400.0, 60.1])
     dec = np.array([-90.0, 90.0, -30.0, 0.0, 0.0, -91.0])
-    bad_ra, bad_dec, *ranges = verify._bin_positions(ra, dec, histograms.sky)
+    bad_ra, bad_dec, *ranges = statistics.bin_positions(ra, dec, histograms.sky)
     assert (bad_ra, bad_dec) == (2, 1)
     assert ranges == [0.0, 359.99, -90.0, 90.0]
     assert histograms.sky.sum() == 3
     assert histograms.sky[0, 0] == histograms.sky[-1, -1] == 1
-    assert histograms.sky[int(60.0 / verify.SKY_BIN_DEG), int(60.1 / verify.SKY_BIN_DEG)] == 1
-    other = verify.Histograms.empty()
+    assert histograms.sky[int(60.0 / statistics.SKY_BIN_DEG), int(60.1 / statistics.SKY_BIN_DEG)] == 1
+    other = statistics.Histograms.empty()
     other.merge(histograms)
     other.merge(histograms)
     assert other.sky.sum() == 6 and other.magnitude.sum() == 14
 
 
 def test_footprints_merge():
-    a = {**verify.empty_footprint(), "ra_min": 10.0, "ra_max": 11.0, "dec_min": -5.0, "dec_max": -4.0,
+    a = {**statistics.empty_footprint(), "ra_min": 10.0, "ra_max": 11.0, "dec_min": -5.0, "dec_max": -4.0,
          "tracts": {"12": 3, "9": 1}}
-    b = {**verify.empty_footprint(), "ra_min": 9.0, "ra_max": 10.5, "dec_min": -4.5, "dec_max": -1.0, "bad_ra": 2,
+    b = {**statistics.empty_footprint(), "ra_min": 9.0, "ra_max": 10.5, "dec_min": -4.5, "dec_max": -1.0, "bad_ra": 2,
          "tracts": {"12": 1}}
-    merged = verify.merge_footprints(verify.merge_footprints(verify.empty_footprint(), a), b)
+    merged = statistics.merge_footprints(statistics.merge_footprints(statistics.empty_footprint(), a), b)
     assert merged == {"ra_min": 9.0, "ra_max": 11.0, "dec_min": -5.0, "dec_max": -1.0, "bad_ra": 2, "bad_dec": 0,
                       "tracts": {"9": 1, "12": 4}}
 
@@ -286,21 +289,21 @@ def test_empty_file_and_ids_that_cannot_be_checked(tmp_path, reference):
 
 def test_owner_ranks_spread_ids():
     ids = np.arange(0, 4000 * 16, 16, dtype=np.int64)  # a stride that id % size would pile on one rank
-    owners = verify.owner_ranks(ids, 4)
+    owners = sharding.owner_ranks(ids, 4)
     assert owners.min() >= 0 and owners.max() == 3
     assert np.bincount(owners).min() > 800
-    assert np.array_equal(owners, verify.owner_ranks(ids.copy(), 4))
+    assert np.array_equal(owners, sharding.owner_ranks(ids.copy(), 4))
 
 
 def test_find_duplicates_within_and_across_files():
     ids = np.array([5, 1, 2, 3, 3, 9, 2, 7, 7, 7, 8], dtype=np.int64)
     files = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2], dtype=np.int32)
-    found = verify.find_duplicates(ids, files, n_files=3)
+    found = duplicates.find_duplicates(ids, files, n_files=3)
     assert (found["ids"], found["within_file"], found["across_files"], found["extra_rows"]) == (3, 2, 2, 4)
     assert found["examples"] == [[2, [[0, 1], [1, 1]]], [3, [[0, 2]]], [7, [[1, 1], [2, 2]]]]
     assert found["rows_per_file"].tolist() == [[2, 0, 2], [1, 2, 2]]
-    assert verify.find_duplicates(ids, files, 3, max_examples=1)["examples"] == [[2, [[0, 1], [1, 1]]]]
-    assert verify.find_duplicates(np.empty(0, np.int64), np.empty(0, np.int32), 3)["ids"] == 0
+    assert duplicates.find_duplicates(ids, files, 3, max_examples=1)["examples"] == [[2, [[0, 1], [1, 1]]]]
+    assert duplicates.find_duplicates(np.empty(0, np.int64), np.empty(0, np.int32), 3)["ids"] == 0
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
@@ -308,11 +311,11 @@ def test_duplicate_summary_does_not_depend_on_the_number_of_owners(size):
     rng = np.random.default_rng(7)
     ids = rng.integers(0, 500, 800)
     files = rng.integers(0, 6, 800).astype(np.int32)
-    whole = verify.find_duplicates(ids, files, 6, max_examples=15)
-    owners = verify.owner_ranks(ids, size)
-    parts = [verify.find_duplicates(ids[owners == r], files[owners == r], 6, max_examples=15) for r in range(size)]
+    whole = duplicates.find_duplicates(ids, files, 6, max_examples=15)
+    owners = sharding.owner_ranks(ids, size)
+    parts = [duplicates.find_duplicates(ids[owners == r], files[owners == r], 6, max_examples=15) for r in range(size)]
     assert np.array_equal(sum(p.pop("rows_per_file") for p in parts), whole.pop("rows_per_file"))
-    assert verify.merge_duplicate_summaries(parts, max_examples=15) == whole
+    assert duplicates.merge_duplicate_summaries(parts, max_examples=15) == whole
 
 
 def test_alltoallv_on_one_rank():
@@ -329,7 +332,7 @@ def test_distributed_duplicates_on_one_rank_take_the_arrays():
     comm = mpi.world().Dup()
     id_parts = [np.array([1, 2, 3, 2], dtype=np.int64), np.array([3, 4], dtype=np.int64)]
     file_parts = [np.zeros(4, dtype=np.int32), np.ones(2, dtype=np.int32)]
-    summary, rows_per_file = verify.distributed_duplicates(comm, id_parts, file_parts, 2)
+    summary, rows_per_file = duplicates.distributed_duplicates(comm, id_parts, file_parts, 2)
     assert id_parts == [] and file_parts == []
     assert (summary["ids"], summary["within_file"], summary["across_files"], summary["extra_rows"]) == (2, 1, 1, 2)
     assert summary["examples"] == [[2, [[0, 2]]], [3, [[0, 1], [1, 1]]]]
@@ -342,7 +345,7 @@ def test_alltoallv_under_mpiexec(tmp_path):
     script = tmp_path / "exchange.py"
     script.write_text(textwrap.dedent("""
         import numpy as np
-        from pzmpi import mpi
+        from pzmpi.core import mpi
         comm = mpi.world()
         rank, size = comm.Get_rank(), comm.Get_size()
         counts = [rank + dest for dest in range(size)]  # rank r sends r + d values to rank d
@@ -409,7 +412,7 @@ def build_damaged_release(root: Path) -> tuple[Path, Path]:
     (catalog / "lost.parquet").unlink()
     write(catalog / "extra.parquet", table["extra.parquet"])
     described = [describe_file(p, catalog) for p in sorted(catalog.glob("*.parquet"))]
-    Release.create(root / "releases", "damaged", catalog, described, "test")
+    create_release(root / "releases", "damaged", catalog, described, "test")
     return catalog, manifest
 
 
@@ -435,7 +438,7 @@ def issues_of(report: dict, file: str) -> list[tuple[str, str | None]]:
 @pytest.mark.mpi
 def test_every_problem_is_reported_with_file_and_column(damaged):
     for ranks, result in damaged["runs"].items():
-        assert result.returncode == verify.EXIT_BLOCKING_FAILURE, (ranks, result.stdout, result.stderr)
+        assert result.returncode == command.EXIT_BLOCKING_FAILURE, (ranks, result.stdout, result.stderr)
     report = damaged["reports"][0]
     assert not report["passed"]
     assert issues_of(report, "cut.parquet") == [("checksum", None), ("readable", None)]
@@ -458,11 +461,11 @@ def test_every_problem_is_reported_with_file_and_column(damaged):
 @pytest.mark.mpi
 def test_duplicates_and_statistics_in_the_report(damaged):
     report = damaged["reports"][0]
-    duplicates = report["duplicates"]
-    assert (duplicates["ids"], duplicates["within_file"], duplicates["across_files"]) == (51, 1, 50)
-    assert duplicates["examples"][0] == {"id": ROWS + 1, "files": [{"file": "dups.parquet", "rows": 1},
+    found = report["duplicates"]
+    assert (found["ids"], found["within_file"], found["across_files"]) == (51, 1, 50)
+    assert found["examples"][0] == {"id": ROWS + 1, "files": [{"file": "dups.parquet", "rows": 1},
                                                                     {"file": "good_b.parquet", "rows": 1}]}
-    assert len(duplicates["examples"]) == verify.DUPLICATE_EXAMPLES == duplicates["max_examples"]
+    assert len(found["examples"]) == duplicates.DUPLICATE_EXAMPLES == found["max_examples"]
     files = {f["file"]: f for f in report["files"]}
     assert files["dups.parquet"]["duplicate_rows"] == {"within_file": 2, "across_files": 50}
     assert files["good_b.parquet"]["duplicate_rows"] == {"within_file": 0, "across_files": 50}
@@ -516,7 +519,7 @@ def test_clean_release_passes_with_record_checksums(tmp_path):
     for i, name in enumerate(GOOD):
         write(catalog / name, object_catalog(ROWS, "dp1", seed=i, first_id=1 + i * ROWS, tract=3828 + i))
     described = [describe_file(p, catalog) for p in sorted(catalog.iterdir())]
-    Release.create(tmp_path / "releases", "dp1", catalog, described, "test")
+    create_release(tmp_path / "releases", "dp1", catalog, described, "test")
     arguments = ["verify", "dp1", "--releases", str(tmp_path / "releases")]
     result = run_pzmpi(arguments, ranks=2, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -524,7 +527,7 @@ def test_clean_release_passes_with_record_checksums(tmp_path):
 
     write(catalog / GOOD[1], object_catalog(ROWS, "dp1", seed=9, first_id=1 + ROWS, tract=3829))
     result = run_pzmpi(arguments + ["--required", "objectId", "{band}_psfFlux"], ranks=2, cwd=tmp_path)
-    assert result.returncode == verify.EXIT_BLOCKING_FAILURE
+    assert result.returncode == command.EXIT_BLOCKING_FAILURE
     assert f"checksum: {GOOD[1]}: sha256" in result.stdout
     record = json.loads((tmp_path / "releases" / "dp1" / "release.json").read_text())
     report = json.loads(Path(record["verify_runs"][-1]["report_json"]).read_text())
@@ -539,7 +542,7 @@ def test_configuration_problems_exit_2_on_every_rank(tmp_path):
     catalog = tmp_path / "catalog"
     catalog.mkdir()
     write(catalog / "a.parquet", object_catalog(10, "dp02", seed=0))
-    Release.create(tmp_path / "releases", "r", catalog, [describe_file(catalog / "a.parquet", catalog)], "test")
+    create_release(tmp_path / "releases", "r", catalog, [describe_file(catalog / "a.parquet", catalog)], "test")
     bad = tmp_path / "bad.sha256"
     bad.write_text("nonsense\n")
     result = run_pzmpi(["verify", "r", "--releases", str(tmp_path / "releases"), "--manifest", str(bad)], ranks=2)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import qp
 
-from pzmpi.errors import InputFileError
-from pzmpi.writer import PieceWriter, is_complete, write_bytes_atomically, write_index, write_text_atomically
+from pzmpi.core.errors import InputFileError
+from pzmpi.core.files import write_bytes_atomically, write_text_atomically
+from pzmpi.io.pieces import PieceWriter, is_complete, write_index
 
 GRID = np.linspace(0.0, 3.0, 31)
 POINTS = ["zmode", "zmean"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
 
 KNOWN_ESTIMATORS = {
     "flexzboost": "rail.estimation.algos.flexzboost.FlexZBoostEstimator",

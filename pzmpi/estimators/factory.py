@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pzmpi.config import Config
 from pzmpi.estimators import estimator_class_path, import_class
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.estimators.native import NATIVE_IMPLEMENTATIONS, implementation_used
 from pzmpi.estimators.rail_adapter import RailEstimator

@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from pzmpi.config import Config
+from pzmpi.estimators.config import Config
 
 
 @dataclass(frozen=True)

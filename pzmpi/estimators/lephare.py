@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pzmpi.config import Config, require_dir
+from pzmpi.core.tomlconfig import require_dir
+from pzmpi.estimators.config import Config
 
 CLASS_PATH = "rail.estimation.algos.lephare.LephareEstimator"
 SECTIONS = ("lephare", "star", "gal", "qso")

@@ -18,10 +18,10 @@ import numpy as np
 import qp
 import structlog
 
-from pzmpi.cleaning import magnitude_column, magnitude_error_column
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
 from pzmpi.estimators import estimator_class_path, import_class, informer_class_path, lephare
+from pzmpi.estimators.cleaning import magnitude_column, magnitude_error_column
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate, redshift_grid
 
 

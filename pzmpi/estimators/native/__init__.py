@@ -9,8 +9,8 @@ ensemble, no forced garbage collection.
 
 from __future__ import annotations
 
-from pzmpi.config import Config
 from pzmpi.estimators import KNOWN_ESTIMATORS, estimator_class_path
+from pzmpi.estimators.config import Config
 
 # RAIL class path -> pzmpi class path of the native implementation.
 NATIVE_IMPLEMENTATIONS = {

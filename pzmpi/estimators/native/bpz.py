@@ -21,8 +21,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
 from pzmpi.estimators.native.numpy_sums import PAIRWISE_BLOCK, block_sum

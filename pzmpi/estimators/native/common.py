@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from pzmpi.cleaning import magnitude_column, magnitude_error_column
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.cleaning import magnitude_column, magnitude_error_column
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate, redshift_grid
 from pzmpi.estimators.rail_adapter import open_rail_stage
 

@@ -22,8 +22,8 @@ import numpy as np
 from flexcode.basis_functions import evaluate_basis
 from flexcode.helpers import box_transform, make_grid
 
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
 from pzmpi.estimators.native.numpy_sums import pairwise_sum, summation_plan

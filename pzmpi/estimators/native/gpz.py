@@ -20,8 +20,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
 

@@ -27,8 +27,8 @@ import numpy as np
 from rail.estimation.algos.mlz_utils.analysis import GetPz_short
 from sklearn.tree import DecisionTreeRegressor
 
-from pzmpi.config import Config
-from pzmpi.errors import ConfigError
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
 

@@ -1,0 +1,70 @@
+"""Stage III commands: ``pzmpi run`` and ``pzmpi profile``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from pzmpi.cli.common import add_overrides, agree_then_run, usage_error
+from pzmpi.core.errors import ConfigError
+from pzmpi.core.threads import pin_threads
+from pzmpi.core.tomlconfig import require_file
+from pzmpi.estimators.config import load_config
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="estimate photo-z PDFs for every object (launch with mpiexec/srun)")
+    run.add_argument("config", help="photo-z configuration (TOML), see docs/configuration.md")
+    run.add_argument("--output", help="run folder (overrides output.folder)")
+    add_overrides(run)
+    run.set_defaults(handler=run_command)
+
+    profile = commands.add_parser("profile", help="summarise a run's profile.json")
+    profile.add_argument("run_dir")
+    profile.add_argument("--timeline", metavar="PNG", help="also draw a per-rank timeline into this PNG file")
+    profile.add_argument("--json", action="store_true", help="print the per-run summary as JSON")
+    profile.set_defaults(handler=profile_command)
+
+
+def run_command(args: argparse.Namespace, command: str) -> int:
+    """Every rank validates the same configuration, so all fail alike; rank 0 alone prints."""
+    from pzmpi.core import mpi
+
+    overrides = list(args.overrides)
+    if args.output:  # relative to the working directory, as any command-line path
+        overrides.append(f"output.folder={json.dumps(os.path.abspath(args.output))}")
+    comm = mpi.world()
+    config, problem = None, None
+    try:
+        config = load_config(args.config, overrides)
+        require_file(config.estimator.model, "estimator.model", config.source)
+    except ConfigError as error:
+        problem = str(error)
+    if config is not None:
+        pin_threads(config.run.threads_per_rank)
+
+    def run_engine() -> int:
+        from pzmpi.compute import engine
+
+        assert config is not None
+        return engine.run(config, comm)
+
+    return agree_then_run(comm, problem, run_engine)  # a file one node cannot see must not leave the others waiting
+
+
+def profile_command(args: argparse.Namespace, command: str) -> int:
+    from pzmpi.core.profiling import format_summary, load_profile, plot_timeline
+
+    try:
+        profile = load_profile(args.run_dir)
+    except FileNotFoundError as error:
+        return usage_error(error)
+    if args.json:
+        print(json.dumps({k: v for k, v in profile.items() if k != "ranks"}, indent=1))
+    else:
+        print(format_summary(profile))
+    if args.timeline:
+        plot_timeline(profile, args.timeline)
+        print(f"timeline written to {args.timeline}")
+    return 0

@@ -1,0 +1,230 @@
+"""The run: plan on the root, then every rank reads, cleans, estimates and writes its pieces.
+
+Data flow one way: plan -> read -> clean -> estimate -> write -> profile.
+A bad input file costs only its own pieces (recorded, exit status 3); any
+other exception aborts the job through ``mpi.exception_guard``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pzmpi.compute import provenance
+from pzmpi.compute.plan import Piece, Plan, make_plan
+from pzmpi.core import mpi
+from pzmpi.core.errors import InputFileError
+from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
+from pzmpi.core.profiling import StageTimer, summarize
+from pzmpi.core.progress import ProgressReporter
+from pzmpi.core.runtime import settle_process
+from pzmpi.estimators.cleaning import clean_chunk, input_columns
+from pzmpi.estimators.config import Config
+from pzmpi.estimators.factory import make_estimator
+from pzmpi.estimators.interface import ChunkEstimator
+from pzmpi.estimators.point_estimates import compile_kernel, point_estimates
+from pzmpi.io.catalog import iter_chunks
+from pzmpi.io.pieces import PieceWriter, is_complete, write_index
+from pzmpi.photometry.magnitudes import compile_kernels
+
+EXIT_OK = 0
+EXIT_SOME_INPUTS_FAILED = 3
+
+log = logging.getLogger("pzmpi")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def pieces(self) -> Path:
+        return self.root / "pieces"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def plan(self) -> Path:
+        return self.root / "plan.json"
+
+    @property
+    def profile(self) -> Path:
+        return self.root / "profile.json"
+
+    @property
+    def index(self) -> Path:
+        return self.root / "index.hdf5"
+
+
+def run(config: Config, comm: mpi.Comm) -> int:
+    """Process the whole catalog; returns the job's exit status (same on every rank)."""
+    start = time.perf_counter()
+    timer = StageTimer(origin=start)
+    rank, size = comm.Get_rank(), comm.Get_size()
+    paths = RunPaths(Path(config.output.folder))
+
+    with timer.stage("plan"):
+        plan = mpi.broadcast_from_root(comm, lambda: _plan_on_root(config, size, paths))
+    _log_to_run_folder(paths, comm)
+    if rank == mpi.ROOT:
+        log.info("plan: %d pieces, %s objects on %d ranks (%s rows per rank at most); %d unreadable file(s)",
+                 len(plan.pieces), f"{plan.total_rows:,}", size, f"{max(plan.rows_of(r) for r in range(size)):,}",
+                 len(plan.unreadable))
+
+    with timer.stage("setup"):
+        estimator, error = _load_estimator(config)
+        mpi.agree(comm, error)
+        attrs = mpi.broadcast_from_root(comm, lambda: provenance.piece_attributes(config))
+    assert estimator is not None
+    with timer.stage("compile"):
+        compile_kernels(config.cleaning.magnitude_dtype)
+        compile_kernel()
+        estimator.compile()
+    settle_process()
+
+    reporter = None
+    if rank == mpi.ROOT:
+        reporter = ProgressReporter(plan.total_rows, sys.stderr, sys.stderr.isatty(), config.run.progress_interval)
+    progress = mpi.ProgressChannel(comm, reporter)
+    failures: list[dict[str, str]] = []
+    for piece in plan.pieces_of(rank):
+        with timer.piece(piece.output_name):
+            failure = _process_piece(piece, config, paths, estimator, attrs, timer, progress)
+        if failure:
+            failures.append(failure)
+    timer.count("library_loads", estimator.library_loads)
+    with timer.stage("wait"):
+        progress.close()
+        records = mpi.gather_to_root(comm, (timer.record(rank), failures))
+
+    status = EXIT_OK
+    if rank == mpi.ROOT:
+        assert records is not None
+        status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start)
+    return mpi.broadcast(comm, status)
+
+
+def _plan_on_root(config: Config, size: int, paths: RunPaths) -> Plan:
+    plan = make_plan(config.input.paths, size, config.run.max_rows_per_piece)
+    for folder in (paths.root, paths.pieces, paths.logs):
+        folder.mkdir(parents=True, exist_ok=True)
+    for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
+        leftover.unlink()
+    write_text_atomically(paths.plan, plan.to_json())
+    write_text_atomically(paths.root / "config.toml", config.text)
+    return plan
+
+
+def _log_to_run_folder(paths: RunPaths, comm: mpi.Comm) -> None:
+    """One log file per rank per run; the root also logs to the console."""
+    rank = comm.Get_rank()
+    handler = logging.FileHandler(paths.logs / f"rank-{rank:05d}.log", mode="w")
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {mpi.rank_label(comm)} %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    if rank == mpi.ROOT:
+        console = logging.StreamHandler(sys.stdout)
+        console.setFormatter(logging.Formatter("pzmpi: %(message)s"))
+        log.addHandler(console)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
+    """Load the model once per rank; a failure is returned, to be agreed on by all ranks."""
+    try:
+        return make_estimator(config), None
+    except Exception as error:  # any failure here is reported the same way by every rank
+        return None, f"cannot set up estimator {config.estimator.name!r} with model {config.estimator.model}: " \
+                     f"{type(error).__name__}: {error}"
+
+
+def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
+                   attrs: dict[str, Any], timer: StageTimer, progress: mpi.ProgressChannel) -> dict[str, str] | None:
+    """Read, clean, estimate and write one piece; returns a failure record for a bad input."""
+    final = paths.pieces / piece.output_name
+    identity = {"result_key": attrs["result_key"], "input_file": piece.path, "input_size": piece.input_size,
+                "row_start": piece.row_start, "row_stop": piece.row_stop}
+    if config.output.resume and is_complete(final, identity):
+        timer.count("pieces_skipped")
+        progress.add(piece.num_rows)
+        log.info("%s: already done, skipped", piece.output_name)
+        return None
+    grid = estimator.grid
+    columns = input_columns(config.input, config.cleaning)
+    try:
+        with PieceWriter(final, piece.num_rows, grid, config.output.pdf_dtype,
+                         config.output.point_estimates, config.output.compression) as writer:
+            chunks = iter_chunks(piece.path, piece.row_start, piece.row_stop, columns, config.run.rows_per_chunk)
+            while True:
+                with timer.stage("read"):
+                    raw = next(chunks, None)
+                if raw is None:
+                    break
+                with timer.stage("clean"):
+                    chunk = clean_chunk(raw, config.input, config.cleaning)
+                with timer.stage("estimate"):
+                    estimate = estimator.estimate(chunk.columns)
+                    points = point_estimates(estimate.pdfs, grid)
+                with timer.stage("write"):
+                    writer.write(chunk.ids, estimate.pdfs, points, estimate.extras)
+                _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
+                progress.add(len(chunk))
+            with timer.stage("write"):
+                writer.commit({**attrs, **identity, "row_groups": [piece.row_group_start, piece.row_group_stop]})
+    except InputFileError as error:
+        final.unlink(missing_ok=True)  # an older result under this name no longer matches the inputs
+        message = str(error) if piece.path in str(error) else f"{piece.path}: {error}"
+        log.error("%s: FAILED, nothing written: %s", piece.output_name, message)
+        timer.count("pieces_failed")
+        return {"output": piece.output_name, "input_file": piece.path, "error": message}
+    timer.count("pieces_done")
+    log.info("%s: %s rows written", piece.output_name, f"{piece.num_rows:,}")
+    return None
+
+
+def _count_chunk(timer: StageTimer, nondetections: dict[str, int], bad_ebv: int, rows: int) -> None:
+    timer.count("rows", rows)
+    timer.count("chunks")
+    timer.count("bad_ebv", bad_ebv)
+    for band, count in nondetections.items():
+        timer.count(f"nondetect_{band}", count)
+
+
+def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[Any], attrs: dict[str, Any],
+                    wall: float) -> int:
+    """Write the profile and the index, report, and choose the exit status."""
+    failures = [f for _, rank_failures in records for f in rank_failures]
+    failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
+    finished = [(paths.pieces / p.output_name, p.num_rows) for p in plan.pieces
+                if (paths.pieces / p.output_name).is_file()]
+    indexed_rows = write_index(paths.index, finished) if finished else 0
+    if not finished:
+        paths.index.unlink(missing_ok=True)
+    profile = summarize([record for record, _ in records], wall, extra={
+        "run_dir": str(paths.root),
+        "estimator": config.estimator.name,
+        "implementation": attrs["implementation"],
+        "bands": config.input.bands,
+        "index_rows": indexed_rows,
+        "failures": failures,
+        "versions": json.loads(attrs["versions"]),
+    })
+    write_text_atomically(paths.profile, json.dumps(profile, indent=1))
+    log.info("finished: %s objects in %s pieces indexed in %s", f"{indexed_rows:,}", len(finished), paths.index)
+    if failures:
+        log.error("%d input file(s) failed; their outputs are missing, everything else is written. "
+                  "Fix them and run again: finished pieces are skipped.", len(failures))
+        for failure in failures:
+            log.error("  %s", failure["error"])
+    log.info("%s objects in %.1f s on %d ranks: %s objects/s; load imbalance %.3f. Details: pzmpi profile %s",
+             f"{profile['total_rows']:,}", wall, len(records), f"{profile['objects_per_second']:,.0f}",
+             profile["load_imbalance"], paths.root)
+    return EXIT_SOME_INPUTS_FAILED if failures else EXIT_OK
+

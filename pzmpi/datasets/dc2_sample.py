@@ -1,0 +1,82 @@
+"""Sample data: RAIL's DC2 test tables turned into Object-like parquet catalogs with nJy fluxes.
+
+RAIL ships magnitudes (``mag_{b}_lsst``, ``mag_err_{b}_lsst``, 99 for a
+non-detection whose error holds the 1-sigma limiting magnitude).  The inverse
+of pzmpi's cleaning gives Rubin-style ``{b}_cModelFlux``/``{b}_cModelFluxErr``
+columns in nJy: a non-detection becomes zero flux with the limiting flux as its
+error, so that cleaning gives back the same magnitudes.  Rows are split over
+several files, each with several row groups, to exercise planning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pzmpi.photometry.bands import LSST_BANDS, MAG_ERR_PER_FRACTIONAL_FLUX, ZP_NJY
+
+DC2_TRAINING = "examples_data/testdata/test_dc2_training_9816.hdf5"
+DC2_VALIDATION = "examples_data/testdata/test_dc2_validation_9816.hdf5"
+REPLICA_ID_STRIDE = 1 << 40  # objectId offset between replicas of the sample
+
+
+def rail_sample_path(relative: str) -> Path:
+    from rail.utils.path_utils import find_rail_file
+
+    return Path(find_rail_file(relative))
+
+
+def read_rail_table(path: Path, group: str = "photometry") -> dict[str, np.ndarray]:
+    with h5py.File(path, "r") as handle:
+        return {name: handle[group][name][()] for name in handle[group]}
+
+
+def magnitudes_to_fluxes(mag: np.ndarray, mag_err: np.ndarray, nondetect_val: float = 99.0) -> tuple[np.ndarray, np.ndarray]:
+    """nJy flux and error for AB magnitudes; non-detections get zero flux and the limiting flux as error."""
+    mag = mag.astype(np.float64)
+    mag_err = mag_err.astype(np.float64)
+    detected = np.isfinite(mag) & ~np.isclose(mag, nondetect_val, atol=0.01)
+    flux = np.where(detected, 10.0 ** (-0.4 * (mag - ZP_NJY)), 0.0)
+    flux_err = np.where(detected, flux * mag_err / MAG_ERR_PER_FRACTIONAL_FLUX, 10.0 ** (-0.4 * (mag_err - ZP_NJY)))
+    return flux, flux_err
+
+
+def object_table(rail: dict[str, np.ndarray], replicas: int = 1, flux_dtype: str = "float64",
+                 keep_redshift: bool = False) -> pa.Table:
+    """An Object-like table (objectId, nJy cModel fluxes) from a RAIL magnitude table."""
+    ids = np.asarray(rail["id"], dtype=np.int64)
+    columns: dict[str, np.ndarray] = {
+        "objectId": np.concatenate([ids + k * REPLICA_ID_STRIDE for k in range(replicas)])}
+    for band in LSST_BANDS:
+        flux, flux_err = magnitudes_to_fluxes(rail[f"mag_{band}_lsst"], rail[f"mag_err_{band}_lsst"])
+        columns[f"{band}_cModelFlux"] = np.tile(flux.astype(flux_dtype), replicas)
+        columns[f"{band}_cModelFluxErr"] = np.tile(flux_err.astype(flux_dtype), replicas)
+    if keep_redshift:
+        columns["redshift"] = np.tile(np.asarray(rail["redshift"], dtype=np.float64), replicas)
+    return pa.table(columns)
+
+
+def write_split(table: pa.Table, folder: Path, n_files: int, row_group_rows: int, stem: str) -> list[Path]:
+    """Split ``table`` into ``n_files`` parquet files of nearly equal size."""
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = np.linspace(0, table.num_rows, n_files + 1).astype(int)
+    paths = []
+    for i, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:])):
+        path = folder / f"{stem}_{i:03d}.parquet"
+        pq.write_table(table.slice(start, stop - start), path, row_group_size=row_group_rows)
+        paths.append(path)
+    return paths
+
+
+def make_sample(out_dir: Path, n_files: int = 4, replicas: int = 1, row_group_rows: int = 2000) -> dict[str, list[Path]]:
+    """The demo data: ``catalog/`` from RAIL's DC2 validation sample, ``training.parquet`` from its training sample."""
+    validation = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    catalog = write_split(object_table(validation, replicas), out_dir / "catalog", n_files, row_group_rows, "dc2_object")
+    training = read_rail_table(rail_sample_path(DC2_TRAINING))
+    training_path = out_dir / "training.parquet"
+    pq.write_table(object_table(training, keep_redshift=True), training_path)
+    return {"catalog": catalog, "training": [training_path]}

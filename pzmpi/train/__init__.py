@@ -1,0 +1,1 @@
+"""Stage II, pre-processing: training the estimators' models (RAIL's informers) on known redshifts."""
