@@ -1,5 +1,6 @@
 """The documentation keeps up with the code: every configuration key of a run and of skinny tables is documented."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -27,3 +28,10 @@ def test_example_configurations_are_valid():
     assert examples
     for path in examples:
         load_config(path)
+
+
+def test_every_code_path_the_documents_name_exists():
+    root = DOCS.parent
+    for document in [root / "README.md", *DOCS.rglob("*.md")]:
+        for path in re.findall(r"`((?:pzmpi|bench|tests|bin|jobscripts)/[\w/.-]*)`", document.read_text()):
+            assert (root / path).exists(), f"{document.relative_to(root)} names {path}, which does not exist"

@@ -205,7 +205,8 @@ def test_output_files_have_required_columns_and_statistics_only_where_readers_sk
         assert (chunks["objectId"].statistics.min, chunks["objectId"].statistics.max) == (ids.min(), ids.max())
         assert all("RLE_DICTIONARY" not in chunk.encodings for chunk in chunks.values())
         assert {name for name, chunk in chunks.items() if "BYTE_STREAM_SPLIT" in chunk.encodings} == \
-            {mag_column(b) for b in config.bands} | {magerr_column(b) for b in config.bands}
+            {mag_column(b) for b in config.bands} | {magerr_column(b) for b in config.bands} | {"coord_ra", "coord_dec"}
+        assert "DELTA_BINARY_PACKED" in chunks["objectId"].encodings
     read = parquet.read()
     for name in names:
         np.testing.assert_array_equal(read[name].to_numpy(), converted[name], err_msg=name)
