@@ -2,7 +2,7 @@
 
     python bench/bench_verify.py [--files 8] [--rows-per-file 150000] [--work bench/results/verify]
 
-The catalog is DP0.2-style (float64 fluxes, ``detect_isPrimary``; pzmpi.synthetic),
+The catalog is DP0.2-style (float64 fluxes, ``detect_isPrimary``; pzmpi.datasets.synthetic),
 made once in ``--work`` and registered as a release. The verify run is pinned to
 one core and timed from the command line (start-up included); its report's "run"
 block gives the time spent hashing (sha256) and decoding (every row group, with

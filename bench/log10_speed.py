@@ -1,4 +1,4 @@
-"""log10 in a compiled loop: libm's (numba's np.log10), numpy's own SIMD ufunc, and pzmpi's (pzmpi/log10.py).
+"""log10 in a compiled loop: libm's (numba's np.log10), numpy's own SIMD ufunc, and pzmpi's (pzmpi/photometry/log10.py).
 
     python bench/log10_speed.py [--values 4000000] [--repeats 10]
 

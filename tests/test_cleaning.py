@@ -11,7 +11,7 @@ from pzmpi.estimators.cleaning import clean_chunk, input_columns
 from pzmpi.estimators.config import CleaningConfig, InputConfig
 from pzmpi.photometry.bands import LSST_EXTINCTION, LSST_MAG_LIMITS, ZP_NJY
 from pzmpi.photometry.log10 import log10
-from pzmpi.photometry.magnitudes import flux_to_magnitude
+from pzmpi.photometry.magnitudes import flux_to_magnitude, selected_flux_to_magnitude
 
 
 def make_input(kind: str = "flux", bands=("g", "r")) -> InputConfig:
@@ -138,8 +138,18 @@ def test_selected_rows_and_rounding_equal_converting_the_gathered_rows_then_nump
     ebv = rng.uniform(0, 0.2, n)
     rows = np.flatnonzero(rng.random(n) < 0.7)
     picked = [np.empty(rows.size, np.float32) for _ in range(2)]
-    count = flux_to_magnitude(flux, err, ebv, 3.64, 99.0, 27.0, *picked, rows, 1e4)
+    count = selected_flux_to_magnitude(flux, err, ebv, rows, 3.64, 99.0, 27.0, 1e4, *picked)
     reference = [np.empty(rows.size) for _ in range(2)]
-    assert count == flux_to_magnitude(flux[rows], err[rows], ebv[rows], 3.64, 99.0, 27.0, *reference)
+    assert count == flux_to_magnitude(flux[rows], err[rows], ebv[rows], 3.64, 99.0, 27.0, 0.0, *reference)
     for got, expected in zip(picked, reference):
         np.testing.assert_array_equal(got, np.round(expected, 4).astype(np.float32))
+
+
+def test_no_row_selected_converts_nothing_and_writes_nowhere():
+    """A chunk with no primary row: nothing is converted, and not one byte outside the (empty) outputs."""
+    flux = np.ones(1000)
+    guard = np.full(8, 7.0, dtype=np.float32)
+    mag, magerr = guard[:0], guard[4:4]
+    assert selected_flux_to_magnitude(flux, flux, np.empty(0), np.empty(0, np.int64), 0.0, 99.0, 27.0, 0.0,
+                                      mag, magerr) == 0
+    assert np.all(guard == 7.0)

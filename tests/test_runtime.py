@@ -1,4 +1,4 @@
-"""pzmpi.runtime: the process settings every command applies before its first chunk take effect."""
+"""pzmpi.core.runtime: the process settings every command applies before its first chunk take effect."""
 
 from __future__ import annotations
 

@@ -170,6 +170,16 @@ def test_primary_cut_keeps_primary_rows_in_order_and_a_null_flag_drops_the_row(t
     assert out.rows_read == 500 and 400 < len(expected) < 500
 
 
+def test_a_chunk_without_a_primary_row_writes_no_row(tmp_path):
+    table = object_catalog(300, "dp02", seed=6)
+    table = table.set_column(table.schema.get_field_index("detect_isPrimary"), "detect_isPrimary",
+                             pa.array(np.zeros(300, dtype=bool)))
+    config = make_config(tmp_path, "dp02")
+    out = convert_chunk(as_chunk(table, config.input_columns()), config, None)
+    assert out.rows_read == 300 and all(len(values) == 0 for values in out.columns.values())
+    assert out.nondetections == {band: 0 for band in config.bands}
+
+
 def test_rounding_to_n_decimals(tmp_path):
     table = object_catalog(1000, "dp1", seed=7)
     config = make_config(tmp_path, "dp1", output={"decimals": 3})

@@ -74,7 +74,8 @@ def clean_chunk(raw: dict[str, np.ndarray], inp: InputConfig, cleaning: Cleaning
         a_band = float(cleaning.extinction.get(band, 0.0))
         limit = float(cleaning.mag_limits[band])
         if inp.reads_fluxes:
-            count = flux_to_magnitude(raw[value], raw[error], ebv, a_band, cleaning.nondetect_val, limit, mag, mag_err)
+            count = flux_to_magnitude(raw[value], raw[error], ebv, a_band, cleaning.nondetect_val, limit, 0.0, mag,
+                                      mag_err)
         else:
             count = check_magnitude(raw[value], raw[error], ebv, a_band, inp.magnitude_nondetect_val,
                                     cleaning.nondetect_val, limit, mag, mag_err)

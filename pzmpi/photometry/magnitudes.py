@@ -47,8 +47,12 @@ def _from_flux(f, e, ebv, a_band, nondetect_val, mag_limit, scale):  # pragma: n
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _convert_all(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, mag, mag_err):  # pragma: no cover - compiled
-    """The vectorised loop: every row of ``flux`` into the same row of ``mag``."""
+def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, mag, mag_err):  # pragma: no cover - compiled
+    """Fill ``mag``/``mag_err`` from every row of nJy fluxes; return the number of non-detections.
+
+    ``ebv`` is per row, or empty (no dereddening); ``scale`` > 0 rounds (see
+    ``_from_flux``). The loop vectorises.
+    """
     nondetected = 0
     for i in range(flux.size):
         dust = ebv[i] if ebv.size else 0.0
@@ -59,17 +63,13 @@ def _convert_all(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, m
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, mag, mag_err, rows=np.empty(0, np.int64),
-                      scale=0.0):  # pragma: no cover - compiled
-    """Fill ``mag``/``mag_err`` from nJy fluxes; return the number of non-detections.
+def selected_flux_to_magnitude(flux, flux_err, ebv, rows, a_band, nondetect_val, mag_limit, scale, mag,
+                               mag_err):  # pragma: no cover - compiled
+    """``flux_to_magnitude`` of the input ``rows`` only, in order, into the first ``rows.size`` outputs.
 
-    ``ebv`` is per input row, or empty (no dereddening). ``rows`` selects the
-    input rows to convert, in order (empty: all); they are copied a block at a
-    time into contiguous scratch arrays first, because loops that gather do not
-    vectorise. ``scale`` > 0 rounds (see ``_from_flux``).
+    The selected rows are copied a block at a time into contiguous scratch
+    arrays first, because loops that gather do not vectorise.
     """
-    if rows.size == 0:
-        return _convert_all(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, scale, mag, mag_err)
     nondetected = 0
     block_flux = np.empty(GATHER_BLOCK)
     block_err = np.empty(GATHER_BLOCK)
@@ -82,9 +82,9 @@ def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, mag
             block_err[k] = flux_err[i]
             if ebv.size:
                 block_dust[k] = ebv[i]
-        nondetected += _convert_all(block_flux[:count], block_err[:count], block_dust[:count if ebv.size else 0],
-                                    a_band, nondetect_val, mag_limit, scale, mag[start:start + count],
-                                    mag_err[start:start + count])
+        nondetected += flux_to_magnitude(block_flux[:count], block_err[:count], block_dust[:count if ebv.size else 0],
+                                         a_band, nondetect_val, mag_limit, scale, mag[start:start + count],
+                                         mag_err[start:start + count])
     return nondetected
 
 
@@ -120,5 +120,5 @@ def compile_kernels(magnitude_dtype: str) -> None:
     for dtype in (np.float32, np.float64):
         one = np.ones(1, dtype=dtype)
         one.setflags(write=False)
-        flux_to_magnitude(one, one, np.empty(0), 0.0, 99.0, 27.0, out, out_err)
+        flux_to_magnitude(one, one, np.empty(0), 0.0, 99.0, 27.0, 0.0, out, out_err)
         check_magnitude(one, one, np.empty(0), 0.0, 99.0, 99.0, 27.0, out, out_err)

@@ -16,7 +16,7 @@ from pzmpi.acquire.skinny.output import mag_column, magerr_column, new_outputs
 from pzmpi.core.errors import InputFileError
 from pzmpi.io.catalog import Chunk, chunk_rows
 from pzmpi.photometry.dust import DustMap
-from pzmpi.photometry.magnitudes import flux_to_magnitude
+from pzmpi.photometry.magnitudes import flux_to_magnitude, selected_flux_to_magnitude
 
 
 def check_schema(path: str, kinds: dict[str, str], config: SkinnyConfig) -> None:
@@ -83,10 +83,15 @@ def convert_chunk(chunk: Chunk, config: SkinnyConfig, dust: DustMap | None,
     scale = float(10 ** config.decimals) if config.decimals >= 0 else 0.0
     for band, flux_name, error_name in zip(config.bands, config.flux_columns(), config.flux_error_columns()):
         a_band = config.extinction[band] if config.ebv_method != "none" else 0.0
-        nondetections[band] = int(flux_to_magnitude(_numbers(chunk[flux_name]), _numbers(chunk[error_name]), ebv,
-                                                    a_band, config.nondetect_val, config.mag_limits[band],
-                                                    out[mag_column(band)][at:at + n],
-                                                    out[magerr_column(band)][at:at + n], rows, scale))
+        flux, error = _numbers(chunk[flux_name]), _numbers(chunk[error_name])
+        mag, magerr = out[mag_column(band)][at:at + n], out[magerr_column(band)][at:at + n]
+        limit = config.mag_limits[band]
+        if primary:
+            missed = selected_flux_to_magnitude(flux, error, ebv, rows, a_band, config.nondetect_val, limit, scale,
+                                                mag, magerr)
+        else:
+            missed = flux_to_magnitude(flux, error, ebv, a_band, config.nondetect_val, limit, scale, mag, magerr)
+        nondetections[band] = int(missed)
     return Converted({name: values[at:at + n] for name, values in out.items()}, rows_read, nondetections, bad_ebv)
 
 
