@@ -7,13 +7,15 @@ numbers. Both PDFs are compared in float64 on the run's grid.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from conftest import object_input, write_config
+from conftest import exclusive, object_input, write_config
 from rail.core.data import TableHandle
 
 from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
@@ -28,12 +30,22 @@ PDF_TOLERANCE = 1e-6  # max |delta p| allowed, as a fraction of the object's max
 
 
 def rail_reference(name: str, model: Path, grid: np.ndarray, out: Path, **params) -> tuple[np.ndarray, np.ndarray]:
-    """PDFs on ``grid`` (float64) and zmode from RAIL's own estimate() on RAIL's validation file."""
-    stage_class = import_class(estimator_class_path(name))
-    stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
-                                   hdf5_groupname="photometry", chunk_size=7000, output=str(out), **params)
-    ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
-    return np.asarray(ensemble.pdf(grid), dtype=np.float64), ensemble.mode(grid).ravel()
+    """PDFs on ``grid`` (float64) and zmode from RAIL's own estimate() on RAIL's validation file.
+
+    Computed once per model file, grid and parameters in a test session (kept beside the model, under a
+    lock): the native tests and the run tests compare against the same reference.
+    """
+    key = hashlib.sha256(json.dumps([name, grid.tolist(), sorted(params.items())], default=str).encode())
+    cached = Path(model).with_name(f"{Path(model).name}.rail-{key.hexdigest()[:16]}.npz")
+    with exclusive(cached.with_suffix(".lock")):
+        if not cached.exists():
+            stage_class = import_class(estimator_class_path(name))
+            stage = stage_class.make_stage(name=f"reference_{stage_class.__name__}", model=str(model),
+                                           hdf5_groupname="photometry", chunk_size=7000, output=str(out), **params)
+            ensemble = stage.estimate(TableHandle("input", path=str(rail_sample_path(DC2_VALIDATION)))).data
+            np.savez(cached, pdfs=np.asarray(ensemble.pdf(grid), dtype=np.float64), mode=ensemble.mode(grid).ravel())
+        with np.load(cached) as saved:
+            return saved["pdfs"], saved["mode"]
 
 
 def native_estimate(name: str, model: Path, folder: Path, rows_per_call: int = 7000,
