@@ -54,11 +54,16 @@ def flux_to_magnitude(flux, flux_err, ebv, a_band, nondetect_val, mag_limit, sca
     ``_from_flux``). The loop vectorises.
     """
     nondetected = 0
-    for i in range(flux.size):
-        dust = ebv[i] if ebv.size else 0.0
-        mag[i], mag_err[i], missed = _from_flux(np.float64(flux[i]), np.float64(flux_err[i]), dust, a_band,
-                                                nondetect_val, mag_limit, scale)
-        nondetected += missed
+    if ebv.size:  # two loops: a test inside the loop kept float32 inputs from vectorising (18 ns a value, not 3)
+        for i in range(flux.size):
+            mag[i], mag_err[i], missed = _from_flux(np.float64(flux[i]), np.float64(flux_err[i]), ebv[i], a_band,
+                                                    nondetect_val, mag_limit, scale)
+            nondetected += missed
+    else:
+        for i in range(flux.size):
+            mag[i], mag_err[i], missed = _from_flux(np.float64(flux[i]), np.float64(flux_err[i]), 0.0, a_band,
+                                                    nondetect_val, mag_limit, scale)
+            nondetected += missed
     return nondetected
 
 
