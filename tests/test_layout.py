@@ -4,6 +4,8 @@ module, nothing imports in a cycle, and file formats are left to the field's lib
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pzmpi"
@@ -96,3 +98,11 @@ def test_file_formats_and_healpix_are_the_libraries_work():
         text = path.read_text()
         for sign in ("ang2pix", "_FITS_BLOCK", "thrift", "def decompress"):
             assert sign not in text, f"{path.relative_to(PACKAGE)}: {sign}"
+
+
+def test_the_command_line_loads_no_heavy_library_before_it_pins_threads():
+    """Thread counts are pinned from the configuration before numpy, numba, pyarrow or MPI load."""
+    code = ("import sys, pzmpi.cli; print(' '.join(m for m in ('numpy', 'numba', 'pyarrow', 'mpi4py', 'h5py', "
+            "'scipy', 'rail') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr

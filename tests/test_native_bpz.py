@@ -14,17 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import object_input, write_config
-from native_check import (
-    CraftedRows,
-    assert_pdfs_do_not_depend_on_the_chunking,
-    assert_same_pdfs,
-    assert_same_pdfs_on_grid,
-    both_paths_on_rows,
-    load_model,
-    native_estimate,
-    rail_reference,
-    saved_model,
-)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, load_model, native_estimate, rail_reference,
+                          saved_model)
 
 from pzmpi.core.errors import ConfigError
 from pzmpi.estimators.config import load_config

@@ -11,17 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import object_input, write_config
-from native_check import (
-    CraftedRows,
-    assert_pdfs_do_not_depend_on_the_chunking,
-    assert_same_pdfs,
-    assert_same_pdfs_on_grid,
-    both_paths_on_rows,
-    load_model,
-    native_estimate,
-    rail_reference,
-    tampered,
-)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, load_model, native_estimate, rail_reference,
+                          tampered)
 
 from pzmpi.core.errors import ConfigError
 from pzmpi.estimators.config import load_config

@@ -14,16 +14,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from conftest import TEST_ESTIMATORS, object_input, write_config
-from native_check import (
-    CraftedRows,
-    assert_pdfs_do_not_depend_on_the_chunking,
-    assert_same_pdfs,
-    assert_same_pdfs_on_grid,
-    both_paths_on_rows,
-    native_estimate,
-    rail_reference,
-    tampered,
-)
+from native_check import (CraftedRows, assert_pdfs_do_not_depend_on_the_chunking, assert_same_pdfs,
+                          assert_same_pdfs_on_grid, both_paths_on_rows, native_estimate, rail_reference, tampered)
 from rail.estimation.algos.gpz import _prepare_data
 from scipy import stats
 

@@ -5,7 +5,7 @@ memory freed at the top of the heap beyond 128 KiB is handed back to the
 kernel and every new array is faulted in and zeroed again, page by page.
 ``keep_freed_memory`` keeps up to TRIM_BYTES freed and serves arrays below
 MMAP_BYTES from the heap, which bounds what a rank holds beyond its live data
-by TRIM_BYTES. With both settings a skinny rank ran 1.0 to 1.3 times faster
+by TRIM_BYTES. With both settings a skinny rank ran 1.0 to 1.1 times faster
 (``bench/bench_skinny.py`` prints its rate with and without them).
 
 ``freeze_startup_objects`` moves the hundreds of thousands of objects that

@@ -22,18 +22,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pzmpi.acquire.verify.statistics import (
-    Histograms,
-    bin_magnitudes,
-    bin_positions,
-    empty_footprint,
-    empty_stats,
-    finite_or_none,
-    fractions,
-    merge_footprints,
-    merge_stats,
-    value_stats,
-)
+from pzmpi.acquire.verify.statistics import (Histograms, bin_magnitudes, bin_positions, empty_footprint, empty_stats,
+                                             finite_or_none, fractions, merge_footprints, merge_stats, value_stats)
 from pzmpi.core.checksum import SequentialHasher
 from pzmpi.core.errors import ConfigError
 from pzmpi.photometry.bands import LSST_BANDS, ZP_NJY

@@ -19,15 +19,8 @@ from typing import Any
 import numpy as np
 
 from pzmpi.acquire.verify import report as qa_report
-from pzmpi.acquire.verify.checks import (
-    DEFAULT_REQUIRED,
-    FileTask,
-    absent_file_result,
-    check_file,
-    expand_columns,
-    parse_manifest,
-    photometric_columns,
-)
+from pzmpi.acquire.verify.checks import (DEFAULT_REQUIRED, FileTask, absent_file_result, check_file, expand_columns,
+                                         parse_manifest, photometric_columns)
 from pzmpi.acquire.verify.duplicates import DUPLICATE_EXAMPLES, distributed_duplicates, duplicate_issues
 from pzmpi.acquire.verify.statistics import Histograms, compile_kernels
 from pzmpi.core import mpi

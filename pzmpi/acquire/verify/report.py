@@ -19,19 +19,8 @@ from typing import Any
 import numpy as np
 
 from pzmpi.acquire.verify.checks import CHECKS, issue_order
-from pzmpi.acquire.verify.statistics import (
-    MAG_BINS,
-    MAG_START,
-    MAG_STOP,
-    MAG_WIDTH,
-    SKY_BIN_DEG,
-    Histograms,
-    empty_footprint,
-    empty_stats,
-    fractions,
-    merge_footprints,
-    merge_stats,
-)
+from pzmpi.acquire.verify.statistics import (MAG_BINS, MAG_START, MAG_STOP, MAG_WIDTH, SKY_BIN_DEG, Histograms,
+                                             empty_footprint, empty_stats, fractions, merge_footprints, merge_stats)
 from pzmpi.core.files import write_text_atomically
 from pzmpi.photometry.bands import LSST_BANDS
 
