@@ -1,8 +1,11 @@
 """MPI helpers on a one-rank communicator (no mpiexec): agreed errors and progress."""
 
 import io
+import subprocess
+import sys
 
 import pytest
+from conftest import mpi_environment
 
 from pzmpi.core import mpi
 from pzmpi.core.errors import ConfigError
@@ -31,3 +34,27 @@ def test_progress_channel_reports_and_closes():
     channel.add(6)
     channel.close()
     assert out.getvalue().splitlines()[-1].startswith("progress: 10/10 objects (100.0%)")
+
+
+ROOT_FIRST = """
+import sys, time
+from pzmpi.core import mpi
+comm = mpi.world()
+def job():
+    with open(sys.argv[1], "a") as log:
+        log.write(f"start {comm.Get_rank()}\\n")
+        log.flush()
+        time.sleep(0.5 if comm.Get_rank() == 0 else 0.0)
+        log.write(f"end {comm.Get_rank()}\\n")
+mpi.root_first(comm, job)
+"""
+
+
+@pytest.mark.mpi
+def test_root_first_finishes_the_roots_job_before_any_other_rank_starts(tmp_path):
+    log = tmp_path / "log"
+    command = ["mpiexec", "-n", "3", sys.executable, "-c", ROOT_FIRST, str(log)]
+    result = subprocess.run(command, env=mpi_environment(), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = log.read_text().split("\n")
+    assert lines[:2] == ["start 0", "end 0"] and sorted(lines[2:-1]) == ["end 1", "end 2", "start 1", "start 2"]

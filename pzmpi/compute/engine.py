@@ -83,10 +83,13 @@ def run(config: Config, comm: mpi.Comm) -> int:
         mpi.agree(comm, error)
         attrs = mpi.broadcast_from_root(comm, lambda: provenance.piece_attributes(config))
     assert estimator is not None
-    with timer.stage("compile"):
+    def compile_everything() -> None:
         compile_kernels(config.cleaning.magnitude_dtype)
         compile_kernel()
         estimator.compile()
+
+    with timer.stage("compile"):
+        mpi.root_first(comm, compile_everything)
     settle_process()
 
     reporter = None

@@ -89,6 +89,20 @@ def broadcast_from_root(comm: Comm, produce: Callable[[], T]) -> T:
     return value
 
 
+def root_first(comm: Comm, job: Callable[[], None]) -> None:
+    """Collective: the root runs ``job``, then every other rank does.
+
+    For numba's compilation: the root compiles and fills the on-disk cache, and the
+    other ranks load from it instead of all compiling the same kernels at once
+    (where the ranks share the cache's folder; elsewhere they compile as before).
+    """
+    if comm.Get_rank() == ROOT:
+        job()
+    comm.Barrier()
+    if comm.Get_rank() != ROOT:
+        job()
+
+
 def broadcast(comm: Comm, value: T) -> T:
     return comm.bcast(value, root=ROOT)
 

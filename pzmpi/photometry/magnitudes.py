@@ -115,7 +115,7 @@ def check_magnitude(mag_in, err_in, ebv, a_band, input_nondetect, nondetect_val,
 
 
 def compile_kernels(magnitude_dtype: str) -> None:
-    """Compile (or load from numba's on-disk cache) both kernels for float32 and float64 inputs.
+    """Compile (or load from numba's on-disk cache) the three kernels for float32 and float64 inputs.
 
     Inputs are read-only, as pyarrow hands columns over without a copy: numba
     compiles read-only and writable arrays apart.
@@ -126,4 +126,5 @@ def compile_kernels(magnitude_dtype: str) -> None:
         one = np.ones(1, dtype=dtype)
         one.setflags(write=False)
         flux_to_magnitude(one, one, np.empty(0), 0.0, 99.0, 27.0, 0.0, out, out_err)
+        selected_flux_to_magnitude(one, one, np.empty(0), np.zeros(1, np.int64), 0.0, 99.0, 27.0, 0.0, out, out_err)
         check_magnitude(one, one, np.empty(0), 0.0, 99.0, 99.0, 27.0, out, out_err)

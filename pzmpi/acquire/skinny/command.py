@@ -37,6 +37,7 @@ from pzmpi.core.release import Release
 from pzmpi.core.runtime import settle_process
 from pzmpi.core.sharding import assign_in_order
 from pzmpi.photometry.dust import load_map
+from pzmpi.photometry.magnitudes import compile_kernels
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3  # as 'pzmpi run'
@@ -71,6 +72,7 @@ def run(config: SkinnyConfig, release: Release, comm: mpi.Comm, command: str) ->
         except ConfigError as error:
             problem = str(error)
     mpi.agree(comm, problem)
+    mpi.root_first(comm, lambda: compile_kernels("float32"))
     settle_process()
 
     reporter = None

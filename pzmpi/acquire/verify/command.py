@@ -117,7 +117,7 @@ def run(comm: mpi.Comm, release: Release, options: Options, command: str) -> int
     started = utc_now()
     rank = comm.Get_rank()
     plan = mpi.broadcast_from_root(comm, lambda: make_plan(release, options, comm.Get_size()))
-    compile_kernels()
+    mpi.root_first(comm, compile_kernels)
     settle_process()
     setup = time.perf_counter() - start
 
