@@ -22,7 +22,6 @@ from conftest import mpi_environment, run_pzmpi
 
 from pzmpi.acquire.release_init import create_release, describe_file
 from pzmpi.acquire.verify import checks, command, duplicates, statistics
-from pzmpi.acquire.verify import report as qa_report
 from pzmpi.acquire.verify.checks import row_group_end
 from pzmpi.core import mpi, sharding
 from pzmpi.core.checksum import SequentialHasher
@@ -364,12 +363,6 @@ def test_alltoallv_under_mpiexec(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "exchange ok" in result.stdout
-
-
-def test_report_json_keeps_number_lists_on_one_line():
-    text = qa_report.to_json({"a": [1, 2, 3], "b": [[1, 2], [3]], "c": [{"x": 1.5}], "d": [], "e": ["s"]})
-    assert '"a": [1,2,3]' in text and "[1,2]" in text
-    assert json.loads(text) == {"a": [1, 2, 3], "b": [[1, 2], [3]], "c": [{"x": 1.5}], "d": [], "e": ["s"]}
 
 
 # --- under mpiexec, on a release with every problem ---------------------------------------------

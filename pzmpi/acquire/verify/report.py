@@ -9,10 +9,6 @@ one line per band; sky density; rows per file) and lists every check, failure an
 
 from __future__ import annotations
 
-import base64
-import html
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +17,10 @@ import numpy as np
 from pzmpi.acquire.verify.checks import CHECKS, issue_order
 from pzmpi.acquire.verify.statistics import (MAG_BINS, MAG_START, MAG_STOP, MAG_WIDTH, SKY_BIN_DEG, Histograms,
                                              empty_footprint, empty_stats, fractions, merge_footprints, merge_stats)
-from pzmpi.core.files import write_text_atomically
+from pzmpi.core.reports import escape, image, page, status, table, write_report
 from pzmpi.photometry.bands import LSST_BANDS
 
 REPORT_FORMAT = 1
-HTML_ROWS = 2000  # rows of each HTML table; report.json always has everything
 BAR_CHART_FILES = 60  # above this many files, rows per file are drawn as a histogram
 
 
@@ -109,33 +104,9 @@ def histogram_document(histograms: Histograms) -> dict[str, Any]:
     return {"magnitude": {"start": MAG_START, "stop": MAG_STOP, "width": MAG_WIDTH, "bands": bands}, "sky": sky}
 
 
-def to_json(report: dict[str, Any]) -> str:
-    """Indented JSON in which every list of numbers stays on one line (histograms stay readable)."""
-    packed: dict[str, str] = {}
-
-    def pack(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: pack(item) for key, item in value.items()}
-        if isinstance(value, list):
-            if value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-                token = f"\x00{len(packed)}"
-                packed[token] = json.dumps(value, separators=(",", ":"))
-                return token
-            return [pack(item) for item in value]
-        return value
-
-    text = json.dumps(pack(report), indent=1, allow_nan=False)
-    for token, compact in packed.items():
-        text = text.replace(json.dumps(token), compact, 1)
-    return text + "\n"
-
-
 def write_reports(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
     """Write ``report.json`` and ``report.html`` into ``folder``, each atomically."""
-    json_path, html_path = folder / "report.json", folder / "report.html"
-    write_text_atomically(json_path, to_json(report))
-    write_text_atomically(html_path, render_html(report))
-    return json_path, html_path
+    return write_report(folder, "report", report, render_html(report))
 
 
 def format_summary(report: dict[str, Any], html_path: Path) -> str:
@@ -172,62 +143,41 @@ def render_html(report: dict[str, Any]) -> str:
     verdict = "PASSED" if report["passed"] else "FAILED"
     run = report["run"]
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>pzmpi verify {_e(report['release'])}: {verdict}</title>",
-        "<style>body{font-family:sans-serif;margin:1.5em;max-width:80em}table{border-collapse:collapse;"
-        "margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;font-size:90%}"
-        ".fail{background:#f8d0d0}.warn{background:#fbeec0}.pass{background:#d4f0d4}img{max-width:100%}</style>",
-        "</head><body>",
-        f"<h1>Release {_e(report['release'])}: <span class='{'pass' if report['passed'] else 'fail'}'>"
+        f"<h1>Release {escape(report['release'])}: <span class='{'pass' if report['passed'] else 'fail'}'>"
         f"{verdict}</span></h1>",
-        f"<p>Catalog {_e(report['catalog_dir'])}: {counts['present']} of {counts['files']} files present, "
-        f"{counts['rows']:,} rows, {counts['bytes'] / 1e6:,.1f} MB. Checksums from {_e(report['checksums_from'])}. "
-        f"Required columns: {_e(', '.join(report['required_columns']))}. Reference schema: "
+        f"<p>Catalog {escape(report['catalog_dir'])}: {counts['present']} of {counts['files']} files present, "
+        f"{counts['rows']:,} rows, {counts['bytes'] / 1e6:,.1f} MB. Checksums from {escape(report['checksums_from'])}. "
+        f"Required columns: {escape(', '.join(report['required_columns']))}. Reference schema: "
         f"{report['reference_schema_columns'] or 'none (schema check skipped)'} columns.</p>",
-        f"<p>Run: {run['ranks']} rank(s) on {_e(', '.join(run['hosts']))}, started {_e(run['started'])}, "
+        f"<p>Run: {run['ranks']} rank(s) on {escape(', '.join(run['hosts']))}, started {escape(run['started'])}, "
         f"{run['wall_seconds']:.1f} s.</p>",
         "<h2>Checks</h2><p>Blocking checks fail the run (exit status 4). Schema differences, photometry "
         "fractions, coordinates and empty files are warnings: reported, not failing.</p>",
-        _table(["check", "kind", "result", "issues", "files", "what passing means"],
-               [[c["check"], "blocking" if c["blocking"] else "warning",
-                 _status("pass" if c["passed"] else "fail" if c["blocking"] else "warn"), c["issues"], c["files"],
-                 c["description"]] for c in report["checks"]], raw_columns=(2,)),
-        "<h2>Failures</h2>", _issue_table(report["failures"]),
-        "<h2>Warnings</h2>", _issue_table(report["warnings"]),
+        table(["check", "kind", "result", "issues", "files", "what passing means"],
+              [[c["check"], "blocking" if c["blocking"] else "warning",
+                status("pass" if c["passed"] else "fail" if c["blocking"] else "warn"), c["issues"], c["files"],
+                c["description"]] for c in report["checks"]], raw_columns=(2,)),
+        "<h2>Failures</h2>", _issues_table(report["failures"]),
+        "<h2>Warnings</h2>", _issues_table(report["warnings"]),
         "<h2>Duplicated objectIds</h2>", _duplicates_html(report["duplicates"]),
-        "<h2>Magnitudes (cModel fluxes)</h2>", _image(_magnitude_figure(report["histograms"]["magnitude"])),
-        "<h2>Sky density</h2>", _footprint_html(report["footprint"]), _image(_sky_figure(report["histograms"]["sky"])),
-        "<h2>Rows per file</h2>", _image(_rows_figure(report["files"])),
+        "<h2>Magnitudes (cModel fluxes)</h2>",
+        image(_magnitude_figure(report["histograms"]["magnitude"]), "magnitude histograms"),
+        "<h2>Sky density</h2>", _footprint_html(report["footprint"]),
+        image(_sky_figure(report["histograms"]["sky"]), "sky density"),
+        "<h2>Rows per file</h2>", image(_rows_figure(report["files"]), "rows per file"),
         "<h2>Photometric columns</h2>", _photometry_html(report["photometry"]),
         "<h2>Files</h2>",
-        _table(["file", "result", "size (bytes)", "rows", "row groups", "sha256"],
-               [[f["file"], _status(f["status"]), f.get("size"), f.get("rows"), f.get("row_groups"),
-                 (f.get("sha256") or "")[:16]] for f in report["files"]], raw_columns=(1,)),
-        "</body></html>",
+        table(["file", "result", "size (bytes)", "rows", "row groups", "sha256"],
+              [[f["file"], status(f["status"]), f.get("size"), f.get("rows"), f.get("row_groups"),
+                (f.get("sha256") or "")[:16]] for f in report["files"]], raw_columns=(1,)),
     ]
-    return "\n".join(parts) + "\n"
+    return page(f"pzmpi verify {report['release']}: {verdict}", parts)
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
-
-
-def _status(status: str) -> str:
-    return f"<span class='{status}'>{status.upper()}</span>"
-
-
-def _table(header: list[str], rows: list[list[Any]], raw_columns: tuple[int, ...] = ()) -> str:
-    shown = rows[:HTML_ROWS]
-    body = "".join("<tr>" + "".join(f"<td>{cell if i in raw_columns else _e(cell)}</td>" for i, cell in enumerate(row))
-                   + "</tr>" for row in shown)
-    more = f"<p>... and {len(rows) - HTML_ROWS} more rows in report.json.</p>" if len(rows) > HTML_ROWS else ""
-    return f"<table><tr>{''.join(f'<th>{_e(h)}</th>' for h in header)}</tr>{body}</table>{more}"
-
-
-def _issue_table(entries: list[dict[str, Any]]) -> str:
+def _issues_table(entries: list[dict[str, Any]]) -> str:
     if not entries:
         return "<p>None.</p>"
-    return _table(["check", "file", "column", "message"],
+    return table(["check", "file", "column", "message"],
                   [[e["kind"], e["file"], e["column"] or "", e["message"]] for e in entries])
 
 
@@ -237,7 +187,7 @@ def _duplicates_html(duplicates: dict[str, Any]) -> str:
             f"The {duplicates['max_examples']} smallest are listed.</p>")
     if not duplicates["examples"]:
         return text
-    return text + _table(["objectId", "files (rows)"],
+    return text + table(["objectId", "files (rows)"],
                          [[e["id"], ", ".join(f"{h['file']} ({h['rows']})" for h in e["files"])]
                           for e in duplicates["examples"]])
 
@@ -250,7 +200,7 @@ def _footprint_html(footprint: dict[str, Any]) -> str:
     text = (f"<p>RA {span(footprint['ra_min'], footprint['ra_max'])} deg, Dec "
             f"{span(footprint['dec_min'], footprint['dec_max'])} deg; {len(tracts)} tract(s).</p>")
     if tracts:
-        text += _table(["tract", "rows"], [[t, f"{n:,}"] for t, n in tracts.items()])
+        text += table(["tract", "rows"], [[t, f"{n:,}"] for t, n in tracts.items()])
     return text
 
 
@@ -258,16 +208,10 @@ def _photometry_html(photometry: dict[str, Any]) -> str:
     def share(value: float | None) -> str:
         return "" if value is None else f"{value:.4%}"
 
-    return _table(["column", "rows", "NaN", "inf", "zero", "negative", "min", "max"],
+    return table(["column", "rows", "NaN", "inf", "zero", "negative", "min", "max"],
                   [[name, f"{s['rows']:,}", share(s["fractions"]["nan"]), share(s["fractions"]["inf"]),
                     share(s["fractions"]["zero"]), share(s["fractions"]["negative"]), s["min"], s["max"]]
                    for name, s in photometry.items()])
-
-
-def _image(figure: Any) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return f"<img alt='plot' src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'>"
 
 
 def _magnitude_figure(magnitude: dict[str, Any]) -> Any:
