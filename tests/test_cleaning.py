@@ -19,7 +19,7 @@ def make_input(kind: str = "flux", bands=("g", "r")) -> InputConfig:
     return InputConfig(paths=["x"], id_column="objectId", bands=list(bands),
                        flux_column="{band}_flux" if flux else "", flux_error_column="{band}_fluxErr" if flux else "",
                        magnitude_column="" if flux else "mag_{band}", magnitude_error_column="" if flux else "magerr_{band}",
-                       magnitude_nondetect_val=99.0, ebv_column="ebv")
+                       magnitude_nondetect_val=99.0, ebv_column="ebv", ra_column="", dec_column="")
 
 
 def make_cleaning(deredden: bool = False, dtype: str = "float64") -> CleaningConfig:

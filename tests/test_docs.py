@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 
 from pzmpi.acquire.skinny.config import SKINNY_SCHEMA
+from pzmpi.train.evaluate_config import EVALUATE_SCHEMA
+from pzmpi.core.tomlconfig import read_toml, validate_sections
 from pzmpi.estimators.config import SCHEMA, load_config
 
 DOCS = Path(__file__).parent.parent / "docs"
@@ -14,6 +16,7 @@ DOCS = Path(__file__).parent.parent / "docs"
 @pytest.mark.parametrize("document, schema, heading", [
     ("configuration.md", SCHEMA, "## "),
     ("skinny.md", SKINNY_SCHEMA, "### "),
+    ("validation.md", EVALUATE_SCHEMA, "### "),
 ])
 def test_every_configuration_key_is_documented(document, schema, heading):
     text = (DOCS / document).read_text()
@@ -27,7 +30,10 @@ def test_example_configurations_are_valid():
     examples = sorted((DOCS / "examples").glob("*.toml"))
     assert examples
     for path in examples:
-        load_config(path)
+        if path.name == "evaluate.toml":  # it names run folders the demo makes
+            validate_sections(read_toml(path), EVALUATE_SCHEMA, str(path))
+        else:
+            load_config(path)
 
 
 def test_every_code_path_the_documents_name_exists():

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from conftest import object_input, run_pzmpi, write_config
+from report_check import assert_metrics_are_qps, qp_reference
 
 from pzmpi.datasets.dc2_sample import DC2_VALIDATION, object_table, rail_sample_path, read_rail_table
 
@@ -46,7 +47,7 @@ def lephare_setup(tmp_path_factory, sample):
     validation = read_rail_table(rail_sample_path(DC2_VALIDATION))
     subset = {name: values[:ROWS] for name, values in validation.items()}
     (folder / "catalog").mkdir()
-    pq.write_table(object_table(subset), folder / "catalog" / "part.parquet", row_group_size=500)
+    pq.write_table(object_table(subset, keep_redshift=True), folder / "catalog" / "part.parquet", row_group_size=500)
     with h5py.File(folder / "rail_input.hdf5", "w") as handle:  # RAIL gets what pzmpi gives LePHARE: NaN, not 99
         for name, values in subset.items():
             if name.startswith("mag_") and not name.startswith("mag_err_"):
@@ -106,3 +107,13 @@ def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_pat
     worst = (np.abs(pdfs[~unfit] - reference_pdfs[~unfit]) / peak).max()
     assert worst <= 1e-5, f"max |delta p| / max p = {worst:.2e}"
     np.testing.assert_array_equal(zmode[~unfit], reference.mode(grid).ravel()[~unfit])
+
+    # pzmpi evaluate over the same run: qp's metrics of the same PDFs (a PDF LePHARE could not fit is NaN,
+    # which makes qp's point metrics NaN: null in the report)
+    evaluate = write_config(tmp_path / "evaluate.toml", evaluate={"runs": ["run"]}, output={"folder": "validation"})
+    result = run_pzmpi(["evaluate", str(evaluate)], ranks=2, cwd=tmp_path, timeout=600)
+    assert result.returncode == 0, result.stderr
+    (report,) = json.loads((tmp_path / "validation" / "validation.json").read_text())["runs"]
+    assert report["objects"] == ROWS
+    assert_metrics_are_qps(report["metrics"], report["pit"], qp_reference(tmp_path / "run" / "index.hdf5",
+                                                                          folder / "catalog"))

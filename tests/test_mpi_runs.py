@@ -76,6 +76,36 @@ def test_outputs_are_bitwise_identical_for_1_2_and_4_ranks(tmp_path, sample, mod
     summary = run_pzmpi(["profile", str(runs[4]), "--timeline", str(tmp_path / "t.png")])
     assert summary.returncode == 0 and "20,449" in summary.stdout and (tmp_path / "t.png").is_file()
 
+    # the results report: the same JSON whatever the ranks, and after a run killed and resumed
+    for ranks in (1, 2, 4):
+        assert filecmp.cmp(runs[1] / "summary.hdf5", runs[ranks] / "summary.hdf5", shallow=False)
+        assert run_pzmpi(["report", str(runs[ranks])]).returncode == 0
+    reports = {ranks: (runs[ranks] / "report" / "results.json").read_text() for ranks in (1, 2, 4)}
+    assert reports[1] == reports[2] == reports[4]
+    resumed = tmp_path / "resumed"
+    shutil.copytree(runs[2].parent, resumed)
+    for name in names[::3]:  # what a kill leaves: some pieces finished, the rest not, no summary of the run
+        (resumed / "run" / "pieces" / name).unlink()
+    (resumed / "run" / "summary.hdf5").unlink()
+    result = run_pzmpi(["run", str(resumed / "run.toml")], ranks=3, cwd=resumed)
+    assert result.returncode == 0, result.stderr
+    profile = json.loads((resumed / "run" / "profile.json").read_text())
+    assert profile["counters"]["pieces_skipped"] == len(names) - len(names[::3])
+    assert run_pzmpi(["report", str(resumed / "run")]).returncode == 0
+    assert (resumed / "run" / "report" / "results.json").read_text() == reports[1]
+    # its stacked N(z) is the mean of every PDF in the pieces, read afterwards
+    document = json.loads(reports[1])
+    with h5py.File(runs[1] / "index.hdf5") as index:
+        pdfs = index["data/yvals"][()].astype(np.float64)
+        tomo = index["ancil/tomo_bin"][()]
+    np.testing.assert_allclose(document["nz"]["stacked"], pdfs.mean(axis=0), rtol=1e-12, atol=1e-15)
+    for entry in document["tomography"]["bins"]:
+        chosen = tomo == entry["index"]
+        assert entry["objects"] == int(chosen.sum())
+        np.testing.assert_allclose(entry["nz"], pdfs[chosen].mean(axis=0), rtol=1e-12, atol=1e-15)
+    assert document["tomography"]["unassigned"] == int((tomo == -99).sum())
+    assert document["counts"]["objects"] == 20449 and document["counts"]["nondetections"]["u"] == 1489
+
 
 def test_exception_on_the_last_rank_ends_the_job_quickly(tmp_path, sample, models):
     folder = tmp_path / "faulty"

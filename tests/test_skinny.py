@@ -382,7 +382,8 @@ def test_run_reads_skinny_magnitudes_as_it_reads_the_fluxes(tmp_path):
     table = with_bad_photometry(object_catalog(300, "dp1", seed=8), "u")
     config = make_config(tmp_path, "dp1", input={"primary_cut": False})
     skinny = convert_chunk(as_chunk(table, config.input_columns()), config, None).columns
-    common = dict(paths=["x"], id_column="objectId", bands=BANDS, magnitude_nondetect_val=99.0, ebv_column="ebv")
+    common = dict(paths=["x"], id_column="objectId", bands=BANDS, magnitude_nondetect_val=99.0, ebv_column="ebv",
+                  ra_column="", dec_column="")
     from_flux = InputConfig(flux_column="{band}_cModelFlux", flux_error_column="{band}_cModelFluxErr",
                             magnitude_column="", magnitude_error_column="", **common)
     from_mag = InputConfig(flux_column="", flux_error_column="", magnitude_column="mag_{band}",

@@ -26,6 +26,11 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     profile.add_argument("--json", action="store_true", help="print the per-run summary as JSON")
     profile.set_defaults(handler=profile_command)
 
+    report = commands.add_parser("report", help="write a finished run's results report (results.json, results.html)")
+    report.add_argument("run_dir")
+    report.add_argument("--output", help="folder of the report (default: RUN_DIR/report)")
+    report.set_defaults(handler=report_command)
+
 
 def run_command(args: argparse.Namespace, command: str) -> int:
     """Every rank validates the same configuration, so all fail alike; rank 0 alone prints."""
@@ -67,4 +72,17 @@ def profile_command(args: argparse.Namespace, command: str) -> int:
     if args.timeline:
         plot_timeline(profile, args.timeline)
         print(f"timeline written to {args.timeline}")
+    return 0
+
+
+def report_command(args: argparse.Namespace, command: str) -> int:
+    from pathlib import Path
+
+    from pzmpi.compute.report import write_results
+
+    try:
+        json_path, html_path = write_results(Path(args.run_dir), Path(args.output) if args.output else None)
+    except ConfigError as error:
+        return usage_error(error)
+    print(f"pzmpi: results report {html_path} (numbers: {json_path})")
     return 0

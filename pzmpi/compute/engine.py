@@ -17,13 +17,16 @@ from typing import Any
 
 from pzmpi.compute import provenance
 from pzmpi.compute.plan import Piece, Plan, make_plan
+from pzmpi.compute.summary import (TOMOGRAPHIC_BIN, Layout, Summary, Totals, read_piece_summary, summary_layout,
+                                   write_run_summary)
+from pzmpi.compute.summary import compile_kernel as compile_summary_kernel
 from pzmpi.core import mpi
 from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
 from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
 from pzmpi.core.runtime import settle_process
-from pzmpi.estimators.cleaning import clean_chunk, input_columns
+from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
 from pzmpi.estimators.config import Config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import ChunkEstimator
@@ -62,6 +65,14 @@ class RunPaths:
     def index(self) -> Path:
         return self.root / "index.hdf5"
 
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.hdf5"
+
+    @property
+    def run_record(self) -> Path:
+        return self.root / "run.json"
+
 
 def run(config: Config, comm: mpi.Comm) -> int:
     """Process the whole catalog; returns the job's exit status (same on every rank)."""
@@ -82,10 +93,16 @@ def run(config: Config, comm: mpi.Comm) -> int:
         estimator, error = _load_estimator(config)
         mpi.agree(comm, error)
         attrs = mpi.broadcast_from_root(comm, lambda: provenance.piece_attributes(config))
+        if rank == mpi.ROOT:
+            write_text_atomically(paths.run_record, json.dumps(provenance.run_record(config, plan, attrs), indent=1))
     assert estimator is not None
+    layout = summary_layout(config, estimator.grid) if config.summary.enabled else None
+
     def compile_everything() -> None:
         compile_kernels(config.cleaning.magnitude_dtype)
         compile_kernel()
+        if layout is not None:
+            compile_summary_kernel()
         estimator.compile()
 
     with timer.stage("compile"):
@@ -97,19 +114,27 @@ def run(config: Config, comm: mpi.Comm) -> int:
         reporter = ProgressReporter(plan.total_rows, sys.stderr, sys.stderr.isatty(), config.run.progress_interval)
     progress = mpi.ProgressChannel(comm, reporter)
     failures: list[dict[str, str]] = []
+    totals = Totals(layout) if layout is not None else None
     for piece in plan.pieces_of(rank):
         with timer.piece(piece.output_name):
-            failure = _process_piece(piece, config, paths, estimator, attrs, timer, progress)
-        if failure:
-            failures.append(failure)
+            outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress)
+            if isinstance(outcome, Summary):
+                with timer.stage("summary"):
+                    totals.add(outcome)
+        if isinstance(outcome, dict):
+            failures.append(outcome)
     timer.count("library_loads", estimator.library_loads)
     with timer.stage("wait"):
         progress.close()
         records = mpi.gather_to_root(comm, (timer.record(rank), failures))
+        merged = mpi.sum_to_root(comm, totals) if totals is not None else None
 
     status = EXIT_OK
     if rank == mpi.ROOT:
         assert records is not None
+        if merged is not None:
+            write_run_summary(paths.summary, merged, {"estimator": config.estimator.name,
+                                                      "result_key": attrs["result_key"]})
         status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start)
     return mpi.broadcast(comm, status)
 
@@ -149,18 +174,26 @@ def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
 
 
 def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
-                   attrs: dict[str, Any], timer: StageTimer, progress: mpi.ProgressChannel) -> dict[str, str] | None:
-    """Read, clean, estimate and write one piece; returns a failure record for a bad input."""
+                   attrs: dict[str, Any], layout: Layout | None, timer: StageTimer,
+                   progress: mpi.ProgressChannel) -> Summary | dict[str, str] | None:
+    """Read, clean, estimate and write one piece: its summary (when kept), or a failure record for a bad input.
+
+    A finished piece with the same identity (and, when summaries are kept, a
+    readable summary) is skipped, and its summary read back from its file.
+    """
     final = paths.pieces / piece.output_name
     identity = {"result_key": attrs["result_key"], "input_file": piece.path, "input_size": piece.input_size,
                 "row_start": piece.row_start, "row_stop": piece.row_stop}
     if config.output.resume and is_complete(final, identity):
-        timer.count("pieces_skipped")
-        progress.add(piece.num_rows)
-        log.info("%s: already done, skipped", piece.output_name)
-        return None
+        kept = read_piece_summary(final, layout) if layout is not None else None
+        if layout is None or kept is not None:
+            timer.count("pieces_skipped")
+            progress.add(piece.num_rows)
+            log.info("%s: already done, skipped", piece.output_name)
+            return kept
     grid = estimator.grid
-    columns = input_columns(config.input, config.cleaning)
+    columns = input_columns(config.input, config.cleaning) + position_columns(config.input)
+    summary = Summary(layout) if layout is not None else None
     try:
         with PieceWriter(final, piece.num_rows, grid, config.output.pdf_dtype,
                          config.output.point_estimates, config.output.compression) as writer:
@@ -175,11 +208,21 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
                 with timer.stage("estimate"):
                     estimate = estimator.estimate(chunk.columns)
                     points = point_estimates(estimate.pdfs, grid)
+                stored = estimate.pdfs.astype(config.output.pdf_dtype, copy=False)
+                extras = estimate.extras
+                if summary is not None:
+                    with timer.stage("summary"):
+                        bins = summary.add_chunk(stored, points, extras, chunk.nondetections,
+                                                 raw.get(config.input.ra_column), raw.get(config.input.dec_column))
+                    if bins is not None:
+                        extras = {**extras, TOMOGRAPHIC_BIN: bins}
                 with timer.stage("write"):
-                    writer.write(chunk.ids, estimate.pdfs, points, estimate.extras)
+                    writer.write(chunk.ids, stored, points, extras)
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
             with timer.stage("write"):
+                if summary is not None:
+                    summary.write(writer.group("summary"))
                 writer.commit({**attrs, **identity, "row_groups": [piece.row_group_start, piece.row_group_stop]})
     except InputFileError as error:
         final.unlink(missing_ok=True)  # an older result under this name no longer matches the inputs
@@ -189,7 +232,7 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
         return {"output": piece.output_name, "input_file": piece.path, "error": message}
     timer.count("pieces_done")
     log.info("%s: %s rows written", piece.output_name, f"{piece.num_rows:,}")
-    return None
+    return summary
 
 
 def _count_chunk(timer: StageTimer, nondetections: dict[str, int], bad_ebv: int, rows: int) -> None:

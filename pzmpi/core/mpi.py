@@ -107,6 +107,11 @@ def broadcast(comm: Comm, value: T) -> T:
     return comm.bcast(value, root=ROOT)
 
 
+def all_gather(comm: Comm, value: T) -> list[T]:
+    """Collective: every rank's ``value``, in rank order, on every rank."""
+    return comm.allgather(value)
+
+
 def gather_to_root(comm: Comm, value: T) -> list[T] | None:
     return comm.gather(value, root=ROOT)
 
@@ -144,6 +149,16 @@ def alltoallv_arrays(comm: Comm, arrays: list[np.ndarray], counts: list[int] | n
                        [incoming, (recv_counts.tolist(), recv_displacements.tolist())])
         received.append(incoming)
     return received
+
+
+def sum_to_root(comm: Comm, value: T) -> T | None:
+    """Collective: ``value`` of every rank added with ``+``, on the root (None elsewhere).
+
+    A tree reduction: no rank holds more than two values at once. For objects
+    whose ``+`` is exact (``pzmpi.core.exactsum``), the result does not depend on
+    the number of ranks.
+    """
+    return comm.reduce(value, op=MPI.SUM, root=ROOT)
 
 
 def reduce_sum_to_root(comm: Comm, array: np.ndarray) -> np.ndarray | None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-STAGES = ("plan", "setup", "compile", "read", "clean", "estimate", "write", "wait")
+STAGES = ("plan", "setup", "compile", "read", "clean", "estimate", "summary", "write", "wait")
 
 
 class StageTimer:
@@ -167,8 +167,8 @@ def plot_timeline(profile: dict[str, Any], png_path: str | Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#17becf", "#1f77b4", "#2ca02c", "#d62728", "#9467bd",
-                                "#f2d16b")))
+    colours = dict(zip(STAGES, ("#555555", "#aaaaaa", "#17becf", "#1f77b4", "#2ca02c", "#d62728", "#ff7f0e",
+                                "#9467bd", "#f2d16b")))
     ranks = profile["ranks"]
     fig, ax = plt.subplots(figsize=(10, max(3.2, 1 + 0.4 * len(ranks))))  # room for the legend
     for record in ranks:

@@ -28,12 +28,16 @@ NUMBER = (int, float)
 
 @dataclass(frozen=True)
 class Key:
-    """One configuration key: accepted Python types, default, and its documentation line."""
+    """One configuration key: accepted Python types, default, and its documentation line.
+
+    A list key holds non-empty names (paths, bands, columns), or numbers when ``numbers`` is set.
+    """
 
     types: tuple[type, ...]
     default: Any
     doc: str
     required: bool = False
+    numbers: bool = False
 
 
 def read_toml(path: Path, overrides: list[str] | None = None) -> dict[str, Any]:
@@ -79,11 +83,16 @@ def validate_sections(raw: dict[str, Any], schema: dict[str, dict[str, Key]], so
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got a boolean")
             if not isinstance(value, spec.types):
                 raise ConfigError(f"{source}: '{full}' must be {_type_names(spec)}, got {type(value).__name__} {value!r}")
-            if isinstance(value, list):  # every list key holds names: paths, bands, columns
+            if isinstance(value, list):
                 for position, item in enumerate(value, start=1):
-                    if not isinstance(item, str) or not item:
+                    if spec.numbers and (isinstance(item, bool) or not isinstance(item, NUMBER)):
+                        raise ConfigError(f"{source}: '{full}' entry {position} must be a number, "
+                                          f"got {type(item).__name__} {item!r}")
+                    if not spec.numbers and (not isinstance(item, str) or not item):
                         raise ConfigError(f"{source}: '{full}' entry {position} must be a non-empty string, "
                                           f"got {type(item).__name__} {item!r}")
+                if spec.numbers:
+                    value = [float(item) for item in value]
             values[section][key] = float(value) if spec.types == NUMBER else value
     return values
 

@@ -1,5 +1,8 @@
 """Sample data: RAIL's DC2 test tables turned into Object-like parquet catalogs with nJy fluxes.
 
+The catalog keeps each object's true redshift (``redshift``), for validation,
+and gets seeded sky positions, which RAIL's tables do not have.
+
 RAIL ships magnitudes (``mag_{b}_lsst``, ``mag_err_{b}_lsst``, 99 for a
 non-detection whose error holds the 1-sigma limiting magnitude).  The inverse
 of pzmpi's cleaning gives Rubin-style ``{b}_cModelFlux``/``{b}_cModelFluxErr``
@@ -22,6 +25,8 @@ from pzmpi.photometry.bands import LSST_BANDS, MAG_ERR_PER_FRACTIONAL_FLUX, ZP_N
 DC2_TRAINING = "examples_data/testdata/test_dc2_training_9816.hdf5"
 DC2_VALIDATION = "examples_data/testdata/test_dc2_validation_9816.hdf5"
 REPLICA_ID_STRIDE = 1 << 40  # objectId offset between replicas of the sample
+PATCH_RA, PATCH_DEC = (50.0, 70.0), (-44.0, -28.0)  # degrees: around DC2's footprint
+VALIDATION_SEED, TRAINING_SEED = 9816, 9817
 
 
 def rail_sample_path(relative: str) -> Path:
@@ -45,12 +50,22 @@ def magnitudes_to_fluxes(mag: np.ndarray, mag_err: np.ndarray, nondetect_val: fl
     return flux, flux_err
 
 
+def sky_positions(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded positions, uniform on the sphere over the patch RAIL's DC2 sample has none of its own for."""
+    rng = np.random.default_rng(seed)
+    ra = rng.uniform(PATCH_RA[0], PATCH_RA[1], rows)
+    dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(PATCH_DEC[0])), np.sin(np.radians(PATCH_DEC[1])), rows)))
+    return ra, dec
+
+
 def object_table(rail: dict[str, np.ndarray], replicas: int = 1, flux_dtype: str = "float64",
-                 keep_redshift: bool = False) -> pa.Table:
-    """An Object-like table (objectId, nJy cModel fluxes) from a RAIL magnitude table."""
+                 keep_redshift: bool = False, seed: int = VALIDATION_SEED) -> pa.Table:
+    """An Object-like table (objectId, coord_ra, coord_dec, nJy cModel fluxes) from a RAIL magnitude table."""
     ids = np.asarray(rail["id"], dtype=np.int64)
+    ra, dec = sky_positions(ids.size * replicas, seed)
     columns: dict[str, np.ndarray] = {
-        "objectId": np.concatenate([ids + k * REPLICA_ID_STRIDE for k in range(replicas)])}
+        "objectId": np.concatenate([ids + k * REPLICA_ID_STRIDE for k in range(replicas)]),
+        "coord_ra": ra, "coord_dec": dec}
     for band in LSST_BANDS:
         flux, flux_err = magnitudes_to_fluxes(rail[f"mag_{band}_lsst"], rail[f"mag_err_{band}_lsst"])
         columns[f"{band}_cModelFlux"] = np.tile(flux.astype(flux_dtype), replicas)
@@ -75,8 +90,9 @@ def write_split(table: pa.Table, folder: Path, n_files: int, row_group_rows: int
 def make_sample(out_dir: Path, n_files: int = 4, replicas: int = 1, row_group_rows: int = 2000) -> dict[str, list[Path]]:
     """The demo data: ``catalog/`` from RAIL's DC2 validation sample, ``training.parquet`` from its training sample."""
     validation = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    catalog = write_split(object_table(validation, replicas), out_dir / "catalog", n_files, row_group_rows, "dc2_object")
+    catalog = write_split(object_table(validation, replicas, keep_redshift=True), out_dir / "catalog", n_files,
+                          row_group_rows, "dc2_object")
     training = read_rail_table(rail_sample_path(DC2_TRAINING))
     training_path = out_dir / "training.parquet"
-    pq.write_table(object_table(training, keep_redshift=True), training_path)
+    pq.write_table(object_table(training, keep_redshift=True, seed=TRAINING_SEED), training_path)
     return {"catalog": catalog, "training": [training_path]}

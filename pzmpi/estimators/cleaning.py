@@ -55,6 +55,11 @@ def input_columns(inp: InputConfig, cleaning: CleaningConfig) -> list[str]:
     return columns
 
 
+def position_columns(inp: InputConfig) -> list[str]:
+    """The position columns a run reads for its sky map, when the input has them."""
+    return [name for name in (inp.ra_column, inp.dec_column) if name]
+
+
 def clean_chunk(raw: dict[str, np.ndarray], inp: InputConfig, cleaning: CleaningConfig) -> CleanChunk:
     """Turn one chunk of raw columns into magnitudes and errors as RAIL expects them."""
     n = len(raw[inp.id_column])

@@ -10,6 +10,7 @@ module imports no numpy, numba or MPI.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "magnitude_error_column": Key((str,), "", "template of the magnitude error column, e.g. 'magerr_{band}'"),
         "magnitude_nondetect_val": Key(NUMBER, 99.0, "value marking a non-detection in magnitude columns (NaN and inf are always non-detections)"),
         "ebv_column": Key((str,), "ebv", "column holding E(B-V), read when cleaning.deredden is true"),
+        "ra_column": Key((str,), "coord_ra", "right ascension in degrees, for the run's sky map; '' if the input has none"),
+        "dec_column": Key((str,), "coord_dec", "declination in degrees, for the run's sky map; '' if the input has none"),
     },
     "cleaning": {
         "deredden": Key((bool,), False, "subtract A_b * E(B-V) from detected magnitudes"),
@@ -67,6 +70,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "compression": Key((str,), "none", "'none', 'gzip' or 'lzf' for the PDF dataset"),
         "resume": Key((bool,), True, "skip pieces whose finished output exists with the same configuration"),
     },
+    "summary": {
+        "enabled": Key((bool,), True, "accumulate the run's results (stacked N(z), tomography, histograms, counts, sky) for 'pzmpi report'"),
+        "tomography": Key((str,), "uniform", "'uniform' (tomographic_bins equal bins over [zmin, zmax]), 'edges' (tomographic_edges) or 'equal_count'"),
+        "tomographic_bins": Key((int,), 5, "number of tomographic bins for 'uniform' and 'equal_count'"),
+        "tomographic_edges": Key((list,), [], "bin edges for 'edges', increasing, e.g. [0.0, 0.5, 1.0, 2.0, 3.0]",
+                                 numbers=True),
+        "point_estimate": Key((str,), "zmode", "the point estimate that assigns tomographic bins"),
+        "sky_order": Key((int,), 6, "HEALPix order of the run's sky map (6: 0.84 square degrees a pixel)"),
+    },
     "run": {
         "rows_per_chunk": Key((int,), 10000, "rows read, cleaned and estimated at once by a rank"),
         "max_rows_per_piece": Key((int,), 500000, "a file with more rows is split, at row-group boundaries, into pieces of about this size"),
@@ -87,6 +99,8 @@ class InputConfig:
     magnitude_error_column: str
     magnitude_nondetect_val: float
     ebv_column: str
+    ra_column: str
+    dec_column: str
 
     @property
     def reads_fluxes(self) -> bool:
@@ -143,6 +157,16 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class SummaryConfig:
+    enabled: bool
+    tomography: str
+    tomographic_bins: int
+    tomographic_edges: list[float]
+    point_estimate: str
+    sky_order: int
+
+
+@dataclass(frozen=True)
 class RunSettings:
     rows_per_chunk: int
     max_rows_per_piece: int
@@ -159,6 +183,7 @@ class Config:
     estimator: EstimatorConfig
     training: TrainingConfig
     output: OutputConfig
+    summary: SummaryConfig
     run: RunSettings
     source: str
     text: str = field(repr=False)
@@ -180,6 +205,22 @@ def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     return build_config(raw, base_dir=path.resolve().parent, source=str(path))
 
 
+def load_run_config(run_dir: str | Path) -> Config:
+    """The configuration a run folder recorded, its paths resolved as they were for the run.
+
+    ``pzmpi run`` keeps the configuration's text (``config.toml``) and where it
+    came from (``run.json``'s ``config_file``) in its folder.
+    """
+    run_dir = Path(run_dir)
+    record, text = run_dir / "run.json", run_dir / "config.toml"
+    for required in (record, text):
+        if not required.is_file():
+            raise ConfigError(f"{run_dir}: no {required.name}: not the folder of a pzmpi run")
+    origin = Path(json.loads(record.read_text())["config_file"])
+    raw = read_toml(text)
+    return build_config(raw, base_dir=origin.parent, source=str(text))
+
+
 def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
     """Validate a parsed TOML document against ``SCHEMA`` and build the typed configuration."""
     values = validate_sections(raw, SCHEMA, source)
@@ -191,6 +232,7 @@ def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
         estimator=EstimatorConfig(**values["estimator"]),
         training=TrainingConfig(**values["training"]),
         output=OutputConfig(**values["output"]),
+        summary=SummaryConfig(**values["summary"]),
         run=RunSettings(**values["run"]),
         source=source,
         text=dump_toml(raw),
@@ -243,15 +285,33 @@ def _check_semantics(config: Config, source: str) -> None:
         section = "input" if key == "bands" else "output"
         if not all(isinstance(v, str) for v in values) or len(set(values)) != len(values):
             raise ConfigError(f"{source}: '{section}.{key}' must be a list of distinct names, got {values!r}")
-    taken = [c for c in out.estimator_columns if c in POINT_ESTIMATES or c == "objectId"]
+    taken = [c for c in out.estimator_columns if c in POINT_ESTIMATES or c in ("objectId", "tomo_bin")]
     if taken:
         raise ConfigError(f"{source}: 'output.estimator_columns' {taken} would overwrite pzmpi's own columns")
     unknown = [p for p in out.point_estimates if p not in POINT_ESTIMATES]
     if unknown:
         raise ConfigError(f"{source}: 'output.point_estimates' has unknown {unknown} (known: {', '.join(POINT_ESTIMATES)})")
+    _check_summary(config.summary, source)
     for key in ("rows_per_chunk", "max_rows_per_piece", "threads_per_rank"):
         if getattr(config.run, key) < 1:
             raise ConfigError(f"{source}: 'run.{key}' must be at least 1")
+
+
+def _check_summary(summary: SummaryConfig, source: str) -> None:
+    if summary.tomography not in ("uniform", "edges", "equal_count"):
+        raise ConfigError(f"{source}: 'summary.tomography' must be 'uniform', 'edges' or 'equal_count', "
+                          f"got {summary.tomography!r}")
+    if summary.tomographic_bins < 1:
+        raise ConfigError(f"{source}: 'summary.tomographic_bins' must be at least 1")
+    edges = summary.tomographic_edges
+    if summary.tomography == "edges" and (len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:]))):
+        raise ConfigError(f"{source}: 'summary.tomographic_edges' must hold at least 2 increasing numbers, "
+                          f"got {edges!r}")
+    if summary.point_estimate not in POINT_ESTIMATES:
+        raise ConfigError(f"{source}: 'summary.point_estimate' must be one of {', '.join(POINT_ESTIMATES)}, "
+                          f"got {summary.point_estimate!r}")
+    if not 0 <= summary.sky_order <= 12:
+        raise ConfigError(f"{source}: 'summary.sky_order' must be between 0 and 12, got {summary.sky_order}")
 
 
 def _resolve_paths(config: Config, base_dir: Path) -> Config:

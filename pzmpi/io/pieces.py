@@ -69,6 +69,10 @@ class PieceWriter:
             ancil[name][start:stop] = values
         self.rows_written = stop
 
+    def group(self, name: str) -> h5py.Group:
+        """A new group for more of the piece's content (its summary), written before ``commit``."""
+        return self._file.create_group(name)
+
     def commit(self, attrs: dict[str, Any]) -> None:
         """Record provenance, close, and give the file its final name."""
         if self.rows_written != self.n_rows:

@@ -1,13 +1,22 @@
-"""Training: clean a spec-z table exactly as a run cleans the catalog, then run RAIL's informer."""
+"""Training: clean a spec-z table exactly as a run cleans the catalog, then run RAIL's informer.
+
+Beside the model, ``<model>.training.json`` records what it was trained on
+(the table's checksum, size and redshift range), for the results report of
+every run that uses it.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
 import pyarrow.parquet as pq
 
+from pzmpi.core.checksum import sha256_of_file
+from pzmpi.core.files import write_text_atomically
 from pzmpi.core.tomlconfig import require_file
 from pzmpi.estimators.cleaning import clean_chunk, input_columns
 from pzmpi.estimators.config import Config
@@ -40,4 +49,22 @@ def train(config: Config) -> Path:
     columns["redshift"] = redshift
     Path(config.estimator.model).parent.mkdir(parents=True, exist_ok=True)
     train_model(config, columns)
+    write_text_atomically(training_record_path(config.estimator.model),
+                          json.dumps(training_record(config, redshift), indent=1) + "\n")
     return Path(config.estimator.model)
+
+
+def training_record_path(model: str | Path) -> Path:
+    return Path(f"{model}.training.json")
+
+
+def training_record(config: Config, redshift: np.ndarray) -> dict[str, Any]:
+    """What a model was trained on: the table, its size and redshift range, the settings."""
+    finite = redshift[np.isfinite(redshift)]
+    return {"estimator": config.estimator.name, "model_sha256": sha256_of_file(config.estimator.model),
+            "table": config.training.input, "table_sha256": sha256_of_file(config.training.input),
+            "rows": int(redshift.size), "bands": list(config.input.bands),
+            "redshift_column": config.training.redshift_column,
+            "redshift": {"min": float(finite.min()), "max": float(finite.max()), "mean": float(finite.mean()),
+                         "median": float(np.median(finite))} if finite.size else None,
+            "params": config.training.params, "seed": config.training.seed}

@@ -137,7 +137,8 @@ def _finish_on_root(config: SkinnyConfig, release: Release, plan: SkinnyPlan, ou
     files = [{"name": o.output_name, "rows": o.rows, "sha256": o.sha256} for o in written]
     rows = sum(o.rows for o in written)
     nondetections = {band: sum(o.nondetections.get(band, 0) for o in written) for band in config.bands}
-    manifest = {"result_key": plan.result_key, "settings": plan.settings, "files": files, "rows": rows,
+    manifest = {"release": release.name, "releases_root": str(release.folder.parent),
+                "result_key": plan.result_key, "settings": plan.settings, "files": files, "rows": rows,
                 "failures": failures}
     write_text_atomically(folder / MANIFEST, json.dumps(manifest, indent=1))
     write_text_atomically(folder / SHA256SUMS, "".join(f"{f['sha256']}  {f['name']}\n" for f in files))
