@@ -1,4 +1,4 @@
-"""The documentation keeps up with the code: every configuration key of a run and of skinny tables is documented."""
+"""The documentation keeps up with the code: every configuration key is documented, every example is valid."""
 
 import re
 from pathlib import Path
@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from pzmpi.acquire.skinny.config import SKINNY_SCHEMA
-from pzmpi.train.evaluate_config import EVALUATE_SCHEMA
 from pzmpi.core.tomlconfig import read_toml, validate_sections
 from pzmpi.estimators.config import SCHEMA, load_config
+from pzmpi.train.evaluate_config import EVALUATE_SCHEMA
+from pzmpi.train.trainingset_config import TRAINING_SET_SCHEMA
 
 DOCS = Path(__file__).parent.parent / "docs"
 
@@ -17,6 +18,7 @@ DOCS = Path(__file__).parent.parent / "docs"
     ("configuration.md", SCHEMA, "## "),
     ("skinny.md", SKINNY_SCHEMA, "### "),
     ("validation.md", EVALUATE_SCHEMA, "### "),
+    ("training_set.md", TRAINING_SET_SCHEMA, "### "),
 ])
 def test_every_configuration_key_is_documented(document, schema, heading):
     text = (DOCS / document).read_text()
@@ -32,6 +34,8 @@ def test_example_configurations_are_valid():
     for path in examples:
         if path.name == "evaluate.toml":  # it names run folders the demo makes
             validate_sections(read_toml(path), EVALUATE_SCHEMA, str(path))
+        elif path.name == "training_set.toml":  # it names the sample's files
+            validate_sections(read_toml(path), TRAINING_SET_SCHEMA, str(path))
         else:
             load_config(path)
 

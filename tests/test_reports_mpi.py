@@ -33,8 +33,8 @@ def runs(tmp_path_factory, sample, models) -> Path:
     return folder
 
 
-def test_the_validation_report_is_the_same_on_1_2_and_4_ranks_and_shows_its_numbers(runs):
-    texts = {}
+def test_the_validation_report_is_the_same_on_1_2_and_4_ranks_and_shows_its_numbers(runs, sample):
+    texts, tables = {}, {}
     for ranks in (1, 2, 4):
         config = write_config(runs / f"evaluate{ranks}.toml", evaluate={"runs": ["run-bpz", "run-gpz"]},
                               output={"folder": f"validation{ranks}"})
@@ -42,7 +42,16 @@ def test_the_validation_report_is_the_same_on_1_2_and_4_ranks_and_shows_its_numb
         assert result.returncode == 0, result.stderr
         assert "bpz: 20,449 objects" in result.stdout and "gpz: 20,449 objects" in result.stdout
         texts[ranks] = (runs / f"validation{ranks}" / "validation.json").read_text()
+        tables[ranks] = {name: (runs / f"validation{ranks}" / f"objects_{name}.parquet").read_bytes()
+                         for name in ("bpz", "gpz")}
     assert texts[1] == texts[2] == texts[4]
+    assert tables[1] == tables[2] == tables[4]
+    objects = pq.read_table(runs / "validation1" / "objects_bpz.parquet").to_pandas()
+    catalog = pq.read_table(sample / "catalog", columns=["objectId", "redshift"]).to_pandas()
+    assert len(objects) == 20449 and objects["objectId"].is_unique
+    truth = catalog.set_index("objectId").loc[objects["objectId"], "redshift"].to_numpy()
+    np.testing.assert_array_equal(objects["z_true"].to_numpy(), truth)
+    assert objects["pit"].between(0, 1).all() and {"zmode", "mag_i", "cde_at_truth"} <= set(objects.columns)
     document = json.loads(texts[1])
     assert [row["name"] for row in document["comparison"]] == ["bpz", "gpz"]
     bins = document["runs"][0]["magnitude_bins"]

@@ -28,8 +28,10 @@ def sample_command(args: argparse.Namespace, command: str) -> int:
     from pzmpi.datasets.dc2_sample import make_sample
 
     written = make_sample(Path(args.out_dir), args.files, args.replicas, args.row_group_rows)
-    print(f"pzmpi: {len(written['catalog'])} catalog files in {Path(args.out_dir) / 'catalog'}, "
-          f"training table {written['training'][0]}")
+    out = Path(args.out_dir)
+    print(f"pzmpi: {len(written['catalog'])} catalog files in {out / 'catalog'}, training table "
+          f"{written['training'][0]}; for 'pzmpi training-set': spectra {written['spectra'][0]}, their fields' "
+          f"photometry in {out / 'field'}")
     return 0
 
 

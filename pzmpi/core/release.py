@@ -60,7 +60,7 @@ class Release:
         record = {
             "format": RECORD_FORMAT, "name": name, "created": utc_now(), "catalog_dir": str(catalog_dir.absolute()),
             "files": files, "schema": schema,
-            "verify_runs": [], "skinny_tables": [], "ancillary_files": [], "history": [],
+            "verify_runs": [], "skinny_tables": [], "training_sets": [], "ancillary_files": [], "history": [],
         }
         folder.mkdir(parents=True, exist_ok=True)
         release = cls(folder, record)
@@ -112,10 +112,10 @@ class Release:
         stamp = {"time": utc_now(), "versions": package_versions()}
         if section is not None:
             entry = entry or {}
+            entries = self.record.setdefault(section, [])  # sections added since a record was made start empty
             if replacing is not None:
-                self.record[section] = [old for old in self.record[section]
-                                        if old.get(replacing) != entry.get(replacing)]
-            self.record[section].append({**stamp, **entry})
+                entries[:] = [old for old in entries if old.get(replacing) != entry.get(replacing)]
+            entries.append({**stamp, **entry})
         self.record["history"].append({**stamp, "command": command, "summary": summary})
         write_text_atomically(self.folder / RECORD_FILE, json.dumps(self.record, indent=1))
 
@@ -150,6 +150,11 @@ def format_release(record: dict[str, Any]) -> str:
     for table in record["skinny_tables"]:
         lines.append(f"    {table['time']}: {table.get('output_folder', '')} "
                      f"({table.get('rows', 0):,} rows in {len(table.get('files', []))} files)")
+    training_sets = record.get("training_sets", [])
+    lines.append(f"  training sets: {len(training_sets)}")
+    for entry in training_sets:
+        lines.append(f"    {entry['time']}: {entry['name']} in {entry['folder']} ({entry['training_rows']:,} training, "
+                     f"{entry['test_rows']:,} test rows)")
     lines.append(f"  ancillary files: {len(record['ancillary_files'])}")
     for extra in record["ancillary_files"]:
         lines.append(f"    [{extra['kind']}] {extra['path']} sha256 {extra['sha256'][:12]}: {extra['description']}")

@@ -46,20 +46,30 @@ def assign_in_order(piece_rows: list[int], n_ranks: int) -> list[list[int]]:
     return assignment
 
 
-OWNER_BLOCK = 1 << 20  # ids hashed per step, to bound the temporaries
+BLOCK = 1 << 20  # values hashed per step, to bound the temporaries
+
+
+def mix64(values: np.ndarray, seed: int = 0) -> np.ndarray:
+    """splitmix64's finaliser of each int64 value offset by ``seed`` (as uint64): bits that look random.
+
+    Rubin ids encode tract and patch in their bits; mixing spreads them evenly,
+    and the same value always gives the same bits, on any rank.
+    """
+    out = np.empty(values.size, dtype=np.uint64)
+    offset = np.uint64(seed * 0x9E3779B97F4A7C15 % (1 << 64))  # Python ints: no overflow warning
+    for start in range(0, values.size, BLOCK):
+        x = np.asarray(values[start:start + BLOCK], dtype=np.int64).view(np.uint64) + offset
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        out[start:start + BLOCK] = x ^ (x >> np.uint64(31))
+    return out
 
 
 def owner_ranks(ids: np.ndarray, size: int) -> np.ndarray:
-    """The rank (int32) that owns each id: splitmix64's finaliser of the id, modulo ``size``.
+    """The rank (int32) that owns each id: ``mix64`` of the id, modulo ``size``."""
+    return (mix64(ids) % np.uint64(size)).astype(np.int32)
 
-    Mixing spreads ids whose low bits follow a pattern (Rubin ids encode tract and
-    patch) evenly over ranks; the same id always goes to the same rank.
-    """
-    owners = np.empty(ids.size, dtype=np.int32)
-    for start in range(0, ids.size, OWNER_BLOCK):
-        x = np.asarray(ids[start:start + OWNER_BLOCK], dtype=np.int64).view(np.uint64)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-        owners[start:start + OWNER_BLOCK] = x % np.uint64(size)
-    return owners
+
+def uniform_of(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A number in [0, 1) per id that depends only on the id and ``seed`` (the top 53 bits of ``mix64``)."""
+    return (mix64(ids, seed) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53

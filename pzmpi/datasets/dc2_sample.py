@@ -1,7 +1,14 @@
 """Sample data: RAIL's DC2 test tables turned into Object-like parquet catalogs with nJy fluxes.
 
 The catalog keeps each object's true redshift (``redshift``), for validation,
-and gets seeded sky positions, which RAIL's tables do not have.
+and gets seeded sky positions, which RAIL's tables do not have. The training
+sample comes twice: as ``training.parquet`` (photometry and redshift, ready
+to train on), and as what a survey gives, from which ``pzmpi training-set``
+makes it: the photometry of the fields (``field/``, no redshift) and a
+spectroscopic catalog (``spectra.parquet``) of the same objects, as a
+spectrograph would measure them: positions off by a fraction of an arcsecond,
+a quality flag, a few objects observed twice, and some spectra of objects too
+faint to be in the photometry.
 
 RAIL ships magnitudes (``mag_{b}_lsst``, ``mag_err_{b}_lsst``, 99 for a
 non-detection whose error holds the 1-sigma limiting magnitude).  The inverse
@@ -26,7 +33,10 @@ DC2_TRAINING = "examples_data/testdata/test_dc2_training_9816.hdf5"
 DC2_VALIDATION = "examples_data/testdata/test_dc2_validation_9816.hdf5"
 REPLICA_ID_STRIDE = 1 << 40  # objectId offset between replicas of the sample
 PATCH_RA, PATCH_DEC = (50.0, 70.0), (-44.0, -28.0)  # degrees: around DC2's footprint
-VALIDATION_SEED, TRAINING_SEED = 9816, 9817
+VALIDATION_SEED, TRAINING_SEED, SPECTRA_SEED = 9816, 9817, 9818
+SPECTRA_SCATTER_ARCSEC = 0.3  # the spectra's position errors (per coordinate, Gaussian)
+REPEATED_FRACTION = 0.03  # objects observed twice: a second spectrum, lower flag, slightly off redshift
+UNMATCHED_SPECTRA = 200  # spectra of objects absent from the photometry
 
 
 def rail_sample_path(relative: str) -> Path:
@@ -94,5 +104,33 @@ def make_sample(out_dir: Path, n_files: int = 4, replicas: int = 1, row_group_ro
                           row_group_rows, "dc2_object")
     training = read_rail_table(rail_sample_path(DC2_TRAINING))
     training_path = out_dir / "training.parquet"
-    pq.write_table(object_table(training, keep_redshift=True, seed=TRAINING_SEED), training_path)
-    return {"catalog": catalog, "training": [training_path]}
+    training_table = object_table(training, keep_redshift=True, seed=TRAINING_SEED)
+    pq.write_table(training_table, training_path)
+    field = write_split(training_table.drop_columns(["redshift"]), out_dir / "field", 2, row_group_rows, "field")
+    spectra_path = out_dir / "spectra.parquet"
+    pq.write_table(spectroscopic_catalog(training_table), spectra_path)
+    return {"catalog": catalog, "training": [training_path], "field": field, "spectra": [spectra_path]}
+
+
+def spectroscopic_catalog(objects: pa.Table) -> pa.Table:
+    """Spectra of ``objects`` (objectId, coord_ra, coord_dec, redshift): ra, dec, z, flag and survey.
+
+    Each object has a spectrum with its redshift (flag 3 or 4) a fraction of an
+    arcsecond away; some have a second, worse one (flag 2, z off by 0.01);
+    and a few spectra are of objects the photometry does not have.
+    """
+    rng = np.random.default_rng(SPECTRA_SEED)
+    ra, dec = objects["coord_ra"].to_numpy(), objects["coord_dec"].to_numpy()
+    redshift = objects["redshift"].to_numpy()
+    repeated = np.flatnonzero(rng.random(ra.size) < REPEATED_FRACTION)
+    rows = np.r_[np.arange(ra.size), repeated]
+    scatter = rng.normal(0.0, SPECTRA_SCATTER_ARCSEC / 3600.0, (2, rows.size))
+    s_ra = ra[rows] + scatter[0] / np.cos(np.radians(dec[rows]))
+    s_dec = dec[rows] + scatter[1]
+    z = np.r_[redshift, redshift[repeated] + 0.01]
+    flag = np.r_[rng.choice([3.0, 4.0], ra.size, p=[0.3, 0.7]), np.full(repeated.size, 2.0)]
+    lonely_ra, lonely_dec = sky_positions(UNMATCHED_SPECTRA, SPECTRA_SEED)
+    survey = np.r_[np.where(rng.random(rows.size) < 0.5, "DESI-like", "VVDS-like"), np.full(UNMATCHED_SPECTRA, "DESI-like")]
+    return pa.table({"ra": np.r_[s_ra, lonely_ra], "dec": np.r_[s_dec, lonely_dec],
+                     "z": np.r_[z, rng.uniform(0.1, 1.5, UNMATCHED_SPECTRA)],
+                     "flag": np.r_[flag, np.full(UNMATCHED_SPECTRA, 4.0)], "survey": survey})

@@ -73,7 +73,7 @@ def open_runs(config: EvaluateConfig) -> list[RunSource]:
             raise ConfigError(f"{config.source}: the run {folder} has {source.objects:,} objects, more than "
                               f"'evaluate.max_gathered_objects' = {config.max_gathered_objects:,}")
         sources.append(source)
-    names = [source.name for source in sources]
+    names = [validation_report.objects_file_name(source.name) for source in sources]
     if len(set(names)) != len(names):
         raise ConfigError(f"{config.source}: two runs would have the same name in the report ({names}); "
                           "set 'evaluate.names'")
@@ -152,6 +152,7 @@ def run(config: EvaluateConfig, comm: mpi.Comm, command: str) -> int:
         document = validation_report.build(config, sources, per_run, [s.value() for s in merged.sums], limits,
                                            every_failure)
         json_path, html_path = validation_report.write(config, document)
+        validation_report.write_objects(config, document, per_run)
         print(validation_report.summary_lines(document, html_path, time.perf_counter() - start), flush=True)
         status = EXIT_SOME_PIECES_FAILED if every_failure else EXIT_OK
     return mpi.broadcast(comm, status)

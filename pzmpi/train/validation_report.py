@@ -9,11 +9,15 @@ The JSON depends only on the runs and the configuration.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from pzmpi.core.files import write_bytes_atomically
 from pzmpi.core.reports import escape, image, page, status, table, value, write_report
 from pzmpi.train import validation
 from pzmpi.train.evaluate_config import EvaluateConfig
@@ -49,7 +53,8 @@ def run_document(source: Any, values: dict[str, np.ndarray], stack: np.ndarray, 
     scatter_edges = np.arange(grid_config.zmin, grid_config.zmax + SCATTER_BIN / 2, SCATTER_BIN)
     scatter, _, _ = np.histogram2d(values["z_true"], values["z_point"], bins=[scatter_edges, scatter_edges])
     return {
-        "name": source.name, "folder": source.folder, "estimator": source.config.estimator.name,
+        "name": source.name, "folder": source.folder, "objects_file": objects_file_name(source.name),
+        "estimator": source.config.estimator.name,
         "implementation": source.config.estimator.implementation, "objects": n,
         "objects_in_magnitude_range": int(((magnitude >= edges[0]) & (magnitude < edges[-1])).sum()),
         "metrics": metrics_of(values),
@@ -85,6 +90,23 @@ def build(config: EvaluateConfig, sources: list[Any], per_run: list[dict[str, np
 
 def write(config: EvaluateConfig, document: dict[str, Any]) -> tuple[Path, Path]:
     return write_report(Path(config.folder), "validation", document, render_html(document))
+
+
+def objects_file_name(run_name: str) -> str:
+    """The file of a run's per-object values: ``objects_<name>.parquet``, the name made safe for a file system."""
+    return f"objects_{re.sub(r'[^A-Za-z0-9_.-]', '_', run_name)}.parquet"
+
+
+def write_objects(config: EvaluateConfig, document: dict[str, Any], per_run: list[dict[str, np.ndarray]]) -> None:
+    """Each run's per-object table (objectId, true and point redshift, magnitude, PIT, CDE and Brier terms), in
+    the order of the run's pieces: what a validation_results product carries, and what other plots start from."""
+    for run, values in zip(document["runs"], per_run):
+        columns = {"objectId": values["object_id"], "z_true": values["z_true"],
+                   config.point_estimate: values["z_point"], f"mag_{config.magnitude_band}": values["magnitude"],
+                   **{name: values[name] for name in validation.PER_OBJECT}}
+        sink = pa.BufferOutputStream()
+        pq.write_table(pa.table(columns), sink)
+        write_bytes_atomically(Path(config.folder) / run["objects_file"], sink.getvalue())
 
 
 def summary_lines(document: dict[str, Any], html_path: Path, seconds: float) -> str:
