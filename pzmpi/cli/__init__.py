@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pzmpi.cli import acquire, compute, datasets, train
+from pzmpi.cli import acquire, compute, datasets, deliver, train
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pzmpi", description="Photo-z tables from LSST Object catalogs, under MPI.")
     commands = parser.add_subparsers(dest="command", required=True)
-    for stage in (acquire, train, compute, datasets):
+    for stage in (acquire, train, compute, deliver, datasets):
         stage.add_commands(commands)
     return parser
 

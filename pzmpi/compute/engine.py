@@ -27,7 +27,7 @@ from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
 from pzmpi.core.runtime import settle_process
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
-from pzmpi.estimators.config import Config
+from pzmpi.estimators.config import NONDETECTED_BANDS, Config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.estimators.point_estimates import compile_kernel, point_estimates
@@ -192,7 +192,8 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
             log.info("%s: already done, skipped", piece.output_name)
             return kept
     grid = estimator.grid
-    columns = input_columns(config.input, config.cleaning) + position_columns(config.input)
+    carried = position_columns(config.input) + config.output.carry_columns
+    columns = input_columns(config.input, config.cleaning) + carried
     summary = Summary(layout) if layout is not None else None
     try:
         with PieceWriter(final, piece.num_rows, grid, config.output.pdf_dtype,
@@ -209,7 +210,8 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
                     estimate = estimator.estimate(chunk.columns)
                     points = point_estimates(estimate.pdfs, grid)
                 stored = estimate.pdfs.astype(config.output.pdf_dtype, copy=False)
-                extras = estimate.extras
+                extras = {**estimate.extras, **{name: raw[name] for name in carried},
+                          NONDETECTED_BANDS: chunk.nondetected_bands}
                 if summary is not None:
                     with timer.stage("summary"):
                         bins = summary.add_chunk(stored, points, extras, chunk.nondetections,

@@ -27,7 +27,7 @@ def result_key(config: Config, model_sha256: str) -> str:
     the resume switch do not.
     """
     output = {key: getattr(config.output, key) for key in ("pdf_dtype", "point_estimates", "estimator_columns",
-                                                           "compression")}
+                                                           "carry_columns", "compression")}
     estimator = {key: value for key, value in asdict(config.estimator).items() if key != "model"}
     estimator["implementation"] = implementation_used(config)  # asking for a native path that does not exist is RAIL
     document = {"input": {k: v for k, v in asdict(config.input).items() if k != "paths"},

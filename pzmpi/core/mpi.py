@@ -122,10 +122,11 @@ MAX_MPI_COUNT = 2**31 - 1  # MPI counts and displacements are C ints
 def alltoallv_arrays(comm: Comm, arrays: list[np.ndarray], counts: list[int] | np.ndarray) -> list[np.ndarray]:
     """Collective: personalised all-to-all of numpy arrays that share one layout.
 
-    Each array holds this rank's outgoing elements grouped by destination in rank
-    order, ``counts[r]`` of them for rank ``r``.  Returns, for each array, what every
-    rank sent here, grouped by source in rank order.  Counts travel first (one
-    ``Alltoall``), then one ``Alltoallv`` per array, so no rank gathers more than its share.
+    Each array holds this rank's outgoing rows grouped by destination in rank
+    order, ``counts[r]`` of them for rank ``r``; a row is one element, or a
+    fixed-size row of a 2-D array.  Returns, for each array, what every rank sent
+    here, grouped by source in rank order.  Counts travel first (one ``Alltoall``),
+    then one ``Alltoallv`` per array, so no rank gathers more than its share.
     """
     size = comm.Get_size()
     send_counts = np.asarray(counts, dtype=np.int64)
@@ -144,9 +145,12 @@ def alltoallv_arrays(comm: Comm, arrays: list[np.ndarray], counts: list[int] | n
     received = []
     for array in arrays:
         outgoing = np.ascontiguousarray(array)
-        incoming = np.empty(int(recv_counts.sum()), dtype=outgoing.dtype)
-        comm.Alltoallv([outgoing, (send_counts.tolist(), send_displacements.tolist())],
-                       [incoming, (recv_counts.tolist(), recv_displacements.tolist())])
+        row = int(np.prod(outgoing.shape[1:], dtype=np.int64))
+        if row * max(int(send_counts.sum()), int(recv_counts.sum())) > MAX_MPI_COUNT:
+            raise ValueError(f"alltoallv_arrays: more than {MAX_MPI_COUNT} values to or from one rank; use more ranks")
+        incoming = np.empty((int(recv_counts.sum()), *outgoing.shape[1:]), dtype=outgoing.dtype)
+        comm.Alltoallv([outgoing, ((send_counts * row).tolist(), (send_displacements * row).tolist())],
+                       [incoming, ((recv_counts * row).tolist(), (recv_displacements * row).tolist())])
         received.append(incoming)
     return received
 

@@ -39,6 +39,7 @@ class CleanChunk:
     ids: np.ndarray
     columns: dict[str, np.ndarray]
     nondetections: dict[str, int]
+    nondetected_bands: np.ndarray  # per object, bit b set where band b (in input.bands order) is a non-detection
     bad_ebv: int
 
     def __len__(self) -> int:
@@ -56,8 +57,17 @@ def input_columns(inp: InputConfig, cleaning: CleaningConfig) -> list[str]:
 
 
 def position_columns(inp: InputConfig) -> list[str]:
-    """The position columns a run reads for its sky map, when the input has them."""
+    """The position columns a run reads and copies into its pieces, when the input has them."""
     return [name for name in (inp.ra_column, inp.dec_column) if name]
+
+
+def nondetected_bands(magnitudes: list[np.ndarray], nondetect_val: float) -> np.ndarray:
+    """Per object, a bit mask of the bands (in order) whose cleaned magnitude marks a non-detection."""
+    mask = np.zeros(len(magnitudes[0]) if magnitudes else 0, dtype=np.uint16)
+    for bit, mag in enumerate(magnitudes):
+        missing = np.isnan(mag) if np.isnan(nondetect_val) else mag == nondetect_val
+        mask |= missing.astype(np.uint16) << np.uint16(bit)
+    return mask
 
 
 def clean_chunk(raw: dict[str, np.ndarray], inp: InputConfig, cleaning: CleaningConfig) -> CleanChunk:
@@ -88,4 +98,5 @@ def clean_chunk(raw: dict[str, np.ndarray], inp: InputConfig, cleaning: Cleaning
         columns[magnitude_error_column(band)] = mag_err
         nondetections[band] = int(count)
     ids = np.asarray(raw[inp.id_column])
-    return CleanChunk(ids=ids, columns=columns, nondetections=nondetections, bad_ebv=bad_ebv)
+    mask = nondetected_bands([columns[magnitude_column(band)] for band in inp.bands], float(cleaning.nondetect_val))
+    return CleanChunk(ids=ids, columns=columns, nondetections=nondetections, nondetected_bands=mask, bad_ebv=bad_ebv)

@@ -24,6 +24,9 @@ POINT_ESTIMATES = ("zmode", "zmean", "zmedian", "z_lo68", "z_hi68")
 
 
 
+MAX_BANDS = 16  # the per-object non-detection mask is 16 bits
+NONDETECTED_BANDS = "nondetected_bands"  # the pieces' per-object mask of non-detected bands
+
 SCHEMA: dict[str, dict[str, Key]] = {
     "input": {
         "paths": Key((str, list), None, "folder, glob pattern or .txt list of parquet files (or a list of these)", required=True),
@@ -35,8 +38,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "magnitude_error_column": Key((str,), "", "template of the magnitude error column, e.g. 'magerr_{band}'"),
         "magnitude_nondetect_val": Key(NUMBER, 99.0, "value marking a non-detection in magnitude columns (NaN and inf are always non-detections)"),
         "ebv_column": Key((str,), "ebv", "column holding E(B-V), read when cleaning.deredden is true"),
-        "ra_column": Key((str,), "coord_ra", "right ascension in degrees, for the run's sky map; '' if the input has none"),
-        "dec_column": Key((str,), "coord_dec", "declination in degrees, for the run's sky map; '' if the input has none"),
+        "ra_column": Key((str,), "coord_ra", "right ascension in degrees, copied into the pieces and the run's sky map; '' if the input has none"),
+        "dec_column": Key((str,), "coord_dec", "declination in degrees, copied into the pieces and the run's sky map; '' if the input has none"),
     },
     "cleaning": {
         "deredden": Key((bool,), False, "subtract A_b * E(B-V) from detected magnitudes"),
@@ -67,6 +70,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "pdf_dtype": Key((str,), "float32", "'float32' or 'float64' storage of the PDFs"),
         "point_estimates": Key((list,), list(POINT_ESTIMATES), f"point estimates to store, among {', '.join(POINT_ESTIMATES)}"),
         "estimator_columns": Key((list,), [], "per-object extras of the RAIL estimator to keep (e.g. BPZ's 'tb', 'todds')"),
+        "carry_columns": Key((list,), [], "other input columns copied into every piece beside the positions (e.g. tract, patch, a reference magnitude)"),
         "compression": Key((str,), "none", "'none', 'gzip' or 'lzf' for the PDF dataset"),
         "resume": Key((bool,), True, "skip pieces whose finished output exists with the same configuration"),
     },
@@ -152,6 +156,7 @@ class OutputConfig:
     pdf_dtype: str
     point_estimates: list[str]
     estimator_columns: list[str]
+    carry_columns: list[str]
     compression: str
     resume: bool
 
@@ -256,8 +261,8 @@ def _check_semantics(config: Config, source: str) -> None:
             raise ConfigError(f"{source}: 'input.{key}' = {template!r} must contain '{{band}}'")
     if not inp.paths:
         raise ConfigError(f"{source}: 'input.paths' must name at least one folder, pattern or list file")
-    if not inp.bands:
-        raise ConfigError(f"{source}: 'input.bands' must name at least one band")
+    if not 1 <= len(inp.bands) <= MAX_BANDS:
+        raise ConfigError(f"{source}: 'input.bands' must name 1 to {MAX_BANDS} bands, got {len(inp.bands)}")
     for key in ("extinction", "mag_limits"):
         table = getattr(config.cleaning, key)
         if key == "extinction" and not config.cleaning.deredden:
@@ -280,14 +285,19 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: 'output.pdf_dtype' must be 'float32' or 'float64', got {out.pdf_dtype!r}")
     if out.compression not in ("none", "gzip", "lzf"):
         raise ConfigError(f"{source}: 'output.compression' must be 'none', 'gzip' or 'lzf', got {out.compression!r}")
-    for key in ("bands", "point_estimates", "estimator_columns"):
+    for key in ("bands", "point_estimates", "estimator_columns", "carry_columns"):
         values = getattr(inp if key == "bands" else out, key)
         section = "input" if key == "bands" else "output"
         if not all(isinstance(v, str) for v in values) or len(set(values)) != len(values):
             raise ConfigError(f"{source}: '{section}.{key}' must be a list of distinct names, got {values!r}")
-    taken = [c for c in out.estimator_columns if c in POINT_ESTIMATES or c in ("objectId", "tomo_bin")]
-    if taken:
-        raise ConfigError(f"{source}: 'output.estimator_columns' {taken} would overwrite pzmpi's own columns")
+    own = {*POINT_ESTIMATES, "objectId", "tomo_bin", NONDETECTED_BANDS}
+    for key, names in (("estimator_columns", out.estimator_columns), ("carry_columns", out.carry_columns)):
+        taken = [c for c in names if c in own or c in (inp.ra_column, inp.dec_column)]
+        if taken:
+            raise ConfigError(f"{source}: 'output.{key}' {taken} would overwrite pzmpi's own columns")
+    both = set(out.estimator_columns) & set(out.carry_columns)
+    if both:
+        raise ConfigError(f"{source}: {sorted(both)} named in both 'output.estimator_columns' and 'output.carry_columns'")
     unknown = [p for p in out.point_estimates if p not in POINT_ESTIMATES]
     if unknown:
         raise ConfigError(f"{source}: 'output.point_estimates' has unknown {unknown} (known: {', '.join(POINT_ESTIMATES)})")

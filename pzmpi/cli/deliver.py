@@ -1,0 +1,107 @@
+"""Stage IV commands: ``pzmpi publish``, ``package`` and ``verify-package``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pzmpi.cli.common import agree_then_run
+from pzmpi.core.threads import pin_threads
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    publish = commands.add_parser("publish", help="finished runs, one per code, as one HATS catalog keyed by "
+                                                  "objectId, for lsdb (launch with mpiexec/srun; docs/publish.md)")
+    publish.add_argument("runs", nargs="+", help="run folders, one per code")
+    publish.add_argument("--out", required=True, help="the collection's folder (replaced when it exists)")
+    publish.add_argument("--name", default="object_photoz", help="the catalog's name (default: object_photoz, "
+                                                                  "as Rubin's DP1 table)")
+    publish.add_argument("--max-rows", type=int, default=1_000_000, help="most objects in a partition "
+                                                                          "(default 1,000,000)")
+    publish.add_argument("--order", type=int, default=8, help="finest HEALPix order of the partitions (default 8)")
+    publish.add_argument("--like", default="", help="a HATS Object catalog whose partitions to use, so that "
+                                                    "joining the two needs no margin")
+    publish.add_argument("--quantiles", type=int, default=20, help="quantiles in each code's compact PDF "
+                                                                   "(default 20)")
+    publish.add_argument("--allow-incomplete", action="store_true", help="publish runs with failed pieces; their "
+                                                                         "objects lack that code's columns")
+    publish.set_defaults(handler=publish_command)
+
+    package = commands.add_parser("package", help="the delivery folder: table, full PDFs, reports, metadata, "
+                                                  "MANIFEST.sha256 (launch with mpiexec/srun; docs/package.md)")
+    package.add_argument("runs", nargs="+", help="the run folder of each code in the table")
+    package.add_argument("--table", required=True, help="the folder 'pzmpi publish' wrote")
+    package.add_argument("--out", required=True, help="the package's folder (an older package there is replaced)")
+    package.add_argument("--reports", nargs="*", default=[], help="more report folders to include (pzmpi evaluate's)")
+    package.add_argument("--release", default="", help="the release whose Stage I provenance and training sets "
+                                                       "go into metadata.json")
+    package.add_argument("--releases", help="where releases live (default: $PZMPI_RELEASES, else ./releases)")
+    package.set_defaults(handler=package_command)
+
+    verify = commands.add_parser("verify-package", help="check a delivery package: checksums, files, the table's "
+                                                        "validity and objects (launch with mpiexec/srun)")
+    verify.add_argument("folder", help="the package's folder")
+    verify.add_argument("--catalog", nargs="*", default=[], help="the release's skinny or Object catalog files: "
+                                                                 "every objectId must be in the table once")
+    verify.add_argument("--id-column", default="objectId", help="the catalog's id column (default objectId)")
+    verify.set_defaults(handler=verify_package_command)
+
+
+def publish_command(args: argparse.Namespace, command: str) -> int:
+    """Every rank checks the arguments, so all fail alike; rank 0 alone prints."""
+    problem = None
+    if not 0 <= args.order <= 19:
+        problem = f"--order must be 0 to 19, got {args.order}"
+    elif args.max_rows < 1 or args.quantiles < 1:
+        problem = "--max-rows and --quantiles must be at least 1"
+    pin_threads(1)
+    from pzmpi.core import mpi
+
+    comm = mpi.world()
+
+    def publish() -> int:
+        from pzmpi.deliver.publish import PublishSettings, run
+
+        settings = PublishSettings(runs=[Path(r) for r in args.runs], out=Path(args.out), name=args.name,
+                                   max_rows=args.max_rows, order=args.order, like=args.like,
+                                   quantiles=args.quantiles, allow_incomplete=args.allow_incomplete)
+        return run(settings, comm)
+
+    return agree_then_run(comm, problem, publish)
+
+
+def package_command(args: argparse.Namespace, command: str) -> int:
+    pin_threads(1)
+    from pzmpi.core import mpi
+    from pzmpi.core.errors import ConfigError
+    from pzmpi.core.release import Release, releases_root
+
+    release, problem = None, None
+    try:
+        release = Release.open(releases_root(args.releases), args.release) if args.release else None
+    except ConfigError as error:
+        problem = str(error)
+    comm = mpi.world()
+
+    def package() -> int:
+        from pzmpi.deliver.package import PackageSettings, run
+
+        settings = PackageSettings(out=Path(args.out), table=Path(args.table), runs=[Path(r) for r in args.runs],
+                                   reports=[Path(r) for r in args.reports], release=release)
+        return run(settings, comm)
+
+    return agree_then_run(comm, problem, package)
+
+
+def verify_package_command(args: argparse.Namespace, command: str) -> int:
+    pin_threads(1)
+    from pzmpi.core import mpi
+
+    comm = mpi.world()
+
+    def verify() -> int:
+        from pzmpi.deliver.verify_package import VerifySettings, run
+
+        return run(VerifySettings(folder=Path(args.folder), catalog=args.catalog, id_column=args.id_column), comm)
+
+    return agree_then_run(comm, None, verify)

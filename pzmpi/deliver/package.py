@@ -1,0 +1,185 @@
+"""``pzmpi package``: the delivery folder, every file listed with its checksum (docs/package.md).
+
+::
+
+    DIR/README.md          how to open the table (lsdb) and the PDFs (qp); what each column means
+    DIR/metadata.json      release, codes, models, training sets, configurations, versions, Stage I provenance
+    DIR/MANIFEST.sha256    every other file, in sha256sum's format
+    DIR/table/             the published HATS collection
+    DIR/archive/<code>/    the run's full PDFs: its pieces (qp's layout) and index.hdf5
+    DIR/reports/...        the reports that exist: each run's results, validations, training-set QA
+    DIR/configs/<code>.toml
+
+Files are hard-linked where the file system allows (a package of a release
+costs no second copy), copied otherwise. The root lays the folder out; every
+rank then checksums a share of the files (largest first), and the root writes
+the manifest last, so a package without ``MANIFEST.sha256`` is an unfinished one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pzmpi.core import mpi
+from pzmpi.core.checksum import sha256_of_file
+from pzmpi.core.errors import ConfigError
+from pzmpi.core.files import write_text_atomically
+from pzmpi.core.release import Release
+from pzmpi.core.sharding import assign_pieces
+from pzmpi.core.versions import package_versions
+from pzmpi.deliver.package_readme import package_readme
+
+MANIFEST = "MANIFEST.sha256"
+PACKAGE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class PackageSettings:
+    """What ``pzmpi package`` was asked for."""
+
+    out: Path
+    table: Path
+    runs: list[Path]
+    reports: list[Path]
+    release: Release | None
+
+
+def run(settings: PackageSettings, comm: mpi.Comm) -> int:
+    """Lay out and checksum the package; returns the exit status (the same on every rank)."""
+    start = time.perf_counter()
+    files: list[str] | None = None
+    problem = None
+    if comm.Get_rank() == mpi.ROOT:
+        try:
+            files = lay_out(settings)
+        except ConfigError as error:
+            problem = str(error)
+    mpi.agree(comm, problem)
+    files = mpi.broadcast(comm, files)
+    assert files is not None
+    sums = checksum_share(settings.out, files, comm)
+    gathered = mpi.gather_to_root(comm, sums)
+    if comm.Get_rank() == mpi.ROOT:
+        assert gathered is not None
+        every = {path: digest for share in gathered for path, digest in share.items()}
+        write_text_atomically(settings.out / MANIFEST, "".join(f"{every[path]}  {path}\n" for path in sorted(every)))
+        total = sum((settings.out / path).stat().st_size for path in files)
+        print(f"pzmpi: package {settings.out}: {len(files)} files, {total / 1e6:,.1f} MB, "
+              f"{MANIFEST} written ({time.perf_counter() - start:.1f} s)")
+    return mpi.broadcast(comm, 0)
+
+
+def checksum_share(root: Path, files: list[str], comm: mpi.Comm) -> dict[str, str]:
+    """sha256 of this rank's share of ``files`` (relative to ``root``), dealt out by size."""
+    sizes = [(root / path).stat().st_size for path in files]
+    mine = assign_pieces(sizes, comm.Get_size())[comm.Get_rank()]
+    return {files[i]: sha256_of_file(root / files[i]) for i in mine}
+
+
+def lay_out(settings: PackageSettings) -> list[str]:
+    """Put every file in place and write the metadata and README; returns the files to list, relative to ``out``."""
+    out = settings.out
+    if not (settings.table / "collection.properties").is_file():
+        raise ConfigError(f"{settings.table}: not a table written by 'pzmpi publish' (no collection.properties)")
+    if out.exists():
+        if not (out / MANIFEST).is_file() and not (out / "metadata.json").is_file():
+            raise ConfigError(f"{out} exists and is not a pzmpi package: choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    codes = _table_codes(settings.table)
+    runs = {}
+    for folder in settings.runs:
+        record = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else None
+        if record is None:
+            raise ConfigError(f"{folder}: no run.json: not the folder of a pzmpi run")
+        code = record["estimator"].rsplit(".", 1)[-1].lower()
+        runs[code] = (folder, record)
+    missing = [code for code in codes if code not in runs]
+    if missing:
+        raise ConfigError(f"the table holds {', '.join(missing)}: give the run folder of each code "
+                          f"(runs given: {', '.join(runs) or 'none'})")
+    _place(settings.table, out / "table")
+    for code, (folder, _) in runs.items():
+        for piece in sorted((folder / "pieces").glob("*.hdf5")):
+            _place(piece, out / "archive" / code / "pieces" / piece.name)
+        if (folder / "index.hdf5").is_file():
+            _place(folder / "index.hdf5", out / "archive" / code / "index.hdf5")
+        _place(folder / "config.toml", out / "configs" / f"{code}.toml")
+        for report in sorted((folder / "report").glob("results.*")) if (folder / "report").is_dir() else []:
+            _place(report, out / "reports" / code / report.name)
+    for report in settings.reports:
+        _place(report, out / "reports" / report.name)
+    training_sets = settings.release.record.get("training_sets", []) if settings.release else []
+    for entry in training_sets:
+        folder = Path(entry.get("folder", ""))
+        for name in ("training_set.html", "training_set.json"):
+            if (folder / name).is_file():
+                _place(folder / name, out / "reports" / "training_set" / folder.name / name)
+    metadata = package_metadata(settings, codes, runs)
+    write_text_atomically(out / "metadata.json", json.dumps(metadata, indent=1))
+    write_text_atomically(out / "README.md", package_readme(metadata))
+    return sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and path.name != MANIFEST)
+
+
+def _table_codes(table: Path) -> list[str]:
+    """The codes of a published table, from its catalog's properties."""
+    for properties in sorted(table.glob("*/hats.properties")):
+        for line in properties.read_text().splitlines():
+            if line.startswith("pzmpi_codes="):
+                return line.split("=", 1)[1].split()
+    raise ConfigError(f"{table}: no catalog with pzmpi_codes in its hats.properties: not published by pzmpi")
+
+
+def _place(source: Path, target: Path) -> None:
+    """Hard-link ``source`` (a file or a folder's files) at ``target``, copying where links are not possible."""
+    if source.is_dir():
+        for path in sorted(source.rglob("*")):
+            if path.is_file():
+                _place(path, target / path.relative_to(source))
+        return
+    if not source.is_file():
+        raise ConfigError(f"{source}: not found")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def package_metadata(settings: PackageSettings, codes: list[str],
+                     runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """What the receiving side needs to know where every number came from."""
+    table_properties = {}
+    for properties in sorted(settings.table.glob("*/hats.properties")):
+        table_properties[properties.parent.name] = dict(
+            line.split("=", 1) for line in properties.read_text().splitlines() if "=" in line)
+    code_entries = {}
+    for code in codes:
+        folder, record = runs[code]
+        training = Path(str(record.get("model_file", "")) + ".training.json")
+        code_entries[code] = {
+            "run_folder": str(folder.absolute()),
+            **{key: record.get(key) for key in ("estimator", "implementation", "model_file", "model_sha256",
+                                                "config_sha256", "result_key", "rows", "inputs")},
+            "training": json.loads(training.read_text()) if training.is_file() else None,
+            "configuration": f"configs/{code}.toml",
+        }
+    release = None
+    if settings.release is not None:
+        record = settings.release.record
+        release = {key: record.get(key) for key in ("name", "created", "catalog_dir", "verify_runs",
+                                                    "skinny_tables", "training_sets", "ancillary_files", "history")}
+        release["files"] = len(record.get("files", []))
+        release["rows"] = sum(f.get("rows") or 0 for f in record.get("files", []))
+        release["record_sha256"] = sha256_of_file(settings.release.folder / "release.json")
+    return {"format": PACKAGE_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "codes": code_entries, "table": table_properties, "release": release,
+            "reports": sorted(str(p.relative_to(settings.out)) for p in (settings.out / "reports").rglob("*")
+                              if p.is_file()) if (settings.out / "reports").is_dir() else [],
+            "versions": package_versions()}
