@@ -88,9 +88,14 @@ def test_the_table_is_valid_byte_identical_on_1_2_4_ranks_and_joins_the_object_c
     for code in CODES:
         with h5py.File(runs / f"run-{code}" / "index.hdf5", "r") as index:
             ids, zmode = index["ancil/objectId"][:], index["ancil/zmode"][:]
-        np.testing.assert_array_equal(joined.loc[ids, f"{code}_z_mode"].to_numpy(), zmode.astype(np.float32))
-        quantiles = np.stack(joined[f"{code}_pdf_quantiles"].to_numpy())
-        assert quantiles.shape == (len(catalog), 20) and (np.diff(quantiles, axis=1) >= 0).all()
+        with h5py.File(runs / f"run-{code}" / "index.hdf5", "r") as index:
+            pdfs = index["data/yvals"][:]
+        np.testing.assert_allclose(joined.loc[ids, f"{code}_z_mode"].to_numpy(), zmode, rtol=2.0 ** -15)
+        packed = np.stack(joined.loc[ids, f"{code}_pdf_packed"].to_numpy())
+        scale = joined.loc[ids, f"{code}_pdf_ymax"].to_numpy()
+        assert packed.shape == pdfs.shape and packed.dtype == np.uint8
+        np.testing.assert_allclose(packed / 255.0 * scale[:, None], pdfs, rtol=0,
+                                   atol=float(pdfs.max()) * (1.0 / 255 + 2.0 ** -14))
     truth = catalog.set_index("objectId").loc[joined.index, "redshift"].to_numpy()
     np.testing.assert_array_equal(joined["redshift_pz"].to_numpy(), truth)  # a carried column, as it was read
 
@@ -207,6 +212,16 @@ def test_verify_package_names_every_breakage(runs, sample, tmp_path, breakage):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "passed" in result.stdout
         assert {"README.md", "metadata.json", "configs", "archive", "table"} <= {p.name for p in package.iterdir()}
+        import qp
+
+        archived = qp.read(str(package / "archive" / "bpz" / "index.hdf5"))  # the archive, as qp reads it
+        with h5py.File(runs / "run-bpz" / "index.hdf5", "r") as index:
+            full = index["data/yvals"][:]
+        np.testing.assert_array_equal(archived.ancil["objectId"], qp.read(str(runs / "run-bpz" / "index.hdf5"))
+                                      .ancil["objectId"])
+        with h5py.File(package / "archive" / "bpz" / "index.hdf5", "r") as index:
+            np.testing.assert_allclose(index["data/yvals"][:], full, rtol=2.0 ** -11)
+        assert archived.npdf == len(full)
     else:
         assert result.returncode == 4, result.stdout + result.stderr
         assert f"PROBLEM: {expected}" in result.stdout, result.stdout

@@ -21,8 +21,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     publish.add_argument("--order", type=int, default=8, help="finest HEALPix order of the partitions (default 8)")
     publish.add_argument("--like", default="", help="a HATS Object catalog whose partitions to use, so that "
                                                     "joining the two needs no margin")
-    publish.add_argument("--quantiles", type=int, default=20, help="quantiles in each code's compact PDF "
-                                                                   "(default 20)")
+    publish.add_argument("--pdf-levels", nargs="*", default=[], metavar="CODE=LEVELS",
+                         help="levels (256, 128 or 64) of each grid value in a code's compact PDF (qp "
+                              "packed_interp); default 256 for lephare, 128 for the others (bench/compact_pdfs.py)")
     publish.add_argument("--allow-incomplete", action="store_true", help="publish runs with failed pieces; their "
                                                                          "objects lack that code's columns")
     publish.set_defaults(handler=publish_command)
@@ -52,8 +53,15 @@ def publish_command(args: argparse.Namespace, command: str) -> int:
     problem = None
     if not 0 <= args.order <= 19:
         problem = f"--order must be 0 to 19, got {args.order}"
-    elif args.max_rows < 1 or args.quantiles < 1:
-        problem = "--max-rows and --quantiles must be at least 1"
+    elif args.max_rows < 1:
+        problem = f"--max-rows must be at least 1, got {args.max_rows}"
+    levels = {}
+    for entry in args.pdf_levels:
+        code, _, value = entry.partition("=")
+        if not code or value not in ("256", "128", "64"):
+            problem = f"--pdf-levels {entry!r}: expected CODE=256, CODE=128 or CODE=64"
+            break
+        levels[code] = int(value)
     pin_threads(1)
     from pzmpi.core import mpi
 
@@ -64,7 +72,7 @@ def publish_command(args: argparse.Namespace, command: str) -> int:
 
         settings = PublishSettings(runs=[Path(r) for r in args.runs], out=Path(args.out), name=args.name,
                                    max_rows=args.max_rows, order=args.order, like=args.like,
-                                   quantiles=args.quantiles, allow_incomplete=args.allow_incomplete)
+                                   pdf_levels=levels, allow_incomplete=args.allow_incomplete)
         return run(settings, comm)
 
     return agree_then_run(comm, problem, publish)

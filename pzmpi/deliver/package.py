@@ -6,14 +6,15 @@
     DIR/metadata.json      release, codes, models, training sets, configurations, versions, Stage I provenance
     DIR/MANIFEST.sha256    every other file, in sha256sum's format
     DIR/table/             the published HATS collection
-    DIR/archive/<code>/    the run's full PDFs: its pieces (qp's layout) and index.hdf5
+    DIR/archive/<code>/    the run's full PDFs: its pieces again, compressed (``archive``), and index.hdf5
     DIR/reports/...        the reports that exist: each run's results, validations, training-set QA
     DIR/configs/<code>.toml
 
 Files are hard-linked where the file system allows (a package of a release
-costs no second copy), copied otherwise. The root lays the folder out; every
-rank then checksums a share of the files (largest first), and the root writes
-the manifest last, so a package without ``MANIFEST.sha256`` is an unfinished one.
+costs no second copy of its table), copied otherwise. The root lays the
+folder out; the ranks write the archive pieces, then checksum a share of the
+files (largest first), and the root writes the manifest last, so a package
+without ``MANIFEST.sha256`` is an unfinished one.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ from pzmpi.core.files import write_text_atomically
 from pzmpi.core.release import Release
 from pzmpi.core.sharding import assign_pieces
 from pzmpi.core.versions import package_versions
+from pzmpi.deliver.archive import archive_piece
 from pzmpi.deliver.package_readme import package_readme
+from pzmpi.io.pieces import write_index
+from pzmpi.io.run_folder import finished_pieces
 
 MANIFEST = "MANIFEST.sha256"
 PACKAGE_FORMAT = 1
@@ -53,14 +57,26 @@ class PackageSettings:
 def run(settings: PackageSettings, comm: mpi.Comm) -> int:
     """Lay out and checksum the package; returns the exit status (the same on every rank)."""
     start = time.perf_counter()
-    files: list[str] | None = None
+    jobs: list[tuple[Path, Path, int]] | None = None
     problem = None
     if comm.Get_rank() == mpi.ROOT:
         try:
-            files = lay_out(settings)
+            jobs = lay_out(settings)
         except ConfigError as error:
             problem = str(error)
     mpi.agree(comm, problem)
+    jobs = mpi.broadcast(comm, jobs)
+    assert jobs is not None
+    for index in assign_pieces([rows for _, _, rows in jobs], comm.Get_size())[comm.Get_rank()]:
+        archive_piece(jobs[index][0], jobs[index][1])
+    comm.Barrier()
+    files = None
+    if comm.Get_rank() == mpi.ROOT:
+        for code_dir in sorted({target.parent.parent for _, target, _ in jobs}):
+            pieces = [(target, rows) for _, target, rows in jobs if target.parent.parent == code_dir]
+            write_index(code_dir / "index.hdf5", pieces)
+        files = sorted(str(p.relative_to(settings.out)) for p in settings.out.rglob("*")
+                       if p.is_file() and p.name != MANIFEST)
     files = mpi.broadcast(comm, files)
     assert files is not None
     sums = checksum_share(settings.out, files, comm)
@@ -82,8 +98,9 @@ def checksum_share(root: Path, files: list[str], comm: mpi.Comm) -> dict[str, st
     return {files[i]: sha256_of_file(root / files[i]) for i in mine}
 
 
-def lay_out(settings: PackageSettings) -> list[str]:
-    """Put every file in place and write the metadata and README; returns the files to list, relative to ``out``."""
+def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
+    """Put every file but the archive in place, write the metadata and README; returns the archive's pieces to
+    write: (run piece, archive piece, rows), in plan order per code."""
     out = settings.out
     if not (settings.table / "collection.properties").is_file():
         raise ConfigError(f"{settings.table}: not a table written by 'pzmpi publish' (no collection.properties)")
@@ -105,11 +122,10 @@ def lay_out(settings: PackageSettings) -> list[str]:
         raise ConfigError(f"the table holds {', '.join(missing)}: give the run folder of each code "
                           f"(runs given: {', '.join(runs) or 'none'})")
     _place(settings.table, out / "table")
+    jobs = []
     for code, (folder, _) in runs.items():
-        for piece in sorted((folder / "pieces").glob("*.hdf5")):
-            _place(piece, out / "archive" / code / "pieces" / piece.name)
-        if (folder / "index.hdf5").is_file():
-            _place(folder / "index.hdf5", out / "archive" / code / "index.hdf5")
+        jobs += [(piece.file, out / "archive" / code / "pieces" / piece.file.name, piece.rows)
+                 for piece in finished_pieces(folder)]
         _place(folder / "config.toml", out / "configs" / f"{code}.toml")
         for report in sorted((folder / "report").glob("results.*")) if (folder / "report").is_dir() else []:
             _place(report, out / "reports" / code / report.name)
@@ -124,7 +140,7 @@ def lay_out(settings: PackageSettings) -> list[str]:
     metadata = package_metadata(settings, codes, runs)
     write_text_atomically(out / "metadata.json", json.dumps(metadata, indent=1))
     write_text_atomically(out / "README.md", package_readme(metadata))
-    return sorted(str(path.relative_to(out)) for path in out.rglob("*") if path.is_file() and path.name != MANIFEST)
+    return jobs
 
 
 def _table_codes(table: Path) -> list[str]:

@@ -17,8 +17,9 @@ COLUMN_MEANINGS = {
     "flags": f"bit 0 ({FLAG_NO_PDF}): no PDF (NaN or no mass); bit 1 ({FLAG_MASS_OUTSIDE_GRID}): more than "
              f"{MASS_OUTSIDE_LIMIT:.0%} of the PDF outside the grid; bits {NONDETECTION_SHIFT} and up: band b of "
              f"the code's bands was a non-detection",
-    "pdf_quantiles": "the compact PDF: the redshifts where the cumulative distribution reaches (k + 0.5) / n, "
-                     "k = 0 .. n - 1",
+    "pdf_packed": "the compact PDF: the PDF on the code's grid, one byte per grid point, p = byte / 255 * "
+                  "pdf_ymax (qp's packed_interp)",
+    "pdf_ymax": "the compact PDF's scale: the largest value of the PDF on the grid",
 }
 
 
@@ -77,9 +78,12 @@ def package_readme(metadata: dict[str, Any]) -> str:
         "",
         "```python",
         "import numpy as np, qp",
-        f"q = np.stack(frame[\"{codes[0] if codes else 'code'}_pdf_quantiles\"].to_numpy())",
-        "levels = (np.arange(q.shape[1]) + 0.5) / q.shape[1]",
-        "ensemble = qp.Ensemble(qp.quant, data=dict(quants=levels, locs=q))",
+        f"code = \"{codes[0] if codes else 'code'}\"",
+        "first, last, points = (float(v) for v in properties[f\"pzmpi_{code}_grid\"].split())  # hats.properties",
+        "ensemble = qp.Ensemble(qp.packed_interp, data=dict(",
+        "    xvals=np.linspace(first, last, int(points)),",
+        "    ypacked=np.stack(frame[f\"{code}_pdf_packed\"].to_numpy()),",
+        "    ymax=frame[f\"{code}_pdf_ymax\"].to_numpy().reshape(-1, 1)))",
         "```",
         "",
         "## The full PDFs",

@@ -4,7 +4,7 @@ Under MPI, with nothing gathered on one rank but pixel lists and footers:
 
 1. every rank reads its share of all runs' pieces and computes each object's
    columns for that code (``photoz_columns``): positions, point estimates,
-   flags and quantiles;
+   flags and the compact PDF;
 2. rows go to the owner of their HEALPix pixel at ``order`` (a hash of the
    pixel, as ``verify`` routes ids), which joins the codes of one objectId into
    one row and counts objects per pixel;
@@ -49,6 +49,9 @@ log = logging.getLogger("pzmpi")
 
 ROWS_PER_READ = 20_000  # rows of one piece's PDFs in memory at once
 KEY_COLUMNS = ("objectId", "coord_ra", "coord_dec", hats_catalog.SPATIAL_INDEX)
+# The fewest levels that kept every fidelity target on the DC2 sample (docs/publish.md): LePHARE's narrow
+# PDFs need all 256; "" is every other code
+DEFAULT_PDF_LEVELS = {"lephare": 256, "": 128}
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class PublishSettings:
     max_rows: int
     order: int
     like: str
-    quantiles: int
+    pdf_levels: dict[str, int]  # code -> levels of its compact PDF, for codes not in DEFAULT_PDF_LEVELS' way
     allow_incomplete: bool
 
 
@@ -111,7 +114,12 @@ def open_runs(settings: PublishSettings) -> list[RunSource]:
     return sources
 
 
-def table_schema(sources: list[RunSource], quantiles: int) -> pa.Schema:
+def pdf_levels_of(settings: PublishSettings, code: str) -> int:
+    """The levels of ``code``'s compact PDF: as asked, else the default that bench/compact_pdfs.py chose for it."""
+    return settings.pdf_levels.get(code, DEFAULT_PDF_LEVELS.get(code, DEFAULT_PDF_LEVELS[""]))
+
+
+def table_schema(sources: list[RunSource]) -> pa.Schema:
     """The catalog's columns, the same on every rank: keys, carried columns, then each code's."""
     fields = [pa.field(hats_catalog.SPATIAL_INDEX, pa.int64(), nullable=False),
               pa.field("objectId", pa.int64(), nullable=False),
@@ -121,7 +129,8 @@ def table_schema(sources: list[RunSource], quantiles: int) -> pa.Schema:
     for source in sources:
         fields += [pa.field(f"{source.code}_{name}", pa.float32()) for name in POINT_COLUMNS]
         fields.append(pa.field(f"{source.code}_flags", pa.uint32()))
-        fields.append(pa.field(f"{source.code}_pdf_quantiles", pa.list_(pa.float32(), quantiles)))
+        fields.append(pa.field(f"{source.code}_pdf_packed", pa.list_(pa.uint8(), source.grid.size)))
+        fields.append(pa.field(f"{source.code}_pdf_ymax", pa.float32()))
     return pa.schema(fields)
 
 
@@ -142,7 +151,7 @@ def run(settings: PublishSettings, comm: mpi.Comm) -> int:
     sources, problem = None, None
     try:
         sources = open_runs(settings)
-        schema = table_schema(sources, settings.quantiles)
+        schema = table_schema(sources)
     except (ConfigError, InputFileError, OSError) as error:
         problem = str(error)
     mpi.agree(comm, problem)
@@ -193,15 +202,15 @@ def _read_share(sources: list[RunSource], settings: PublishSettings,
     try:
         for index in mine:
             k, piece = work[index]
-            per_run[k].append(_piece_columns(sources[k], piece, settings.quantiles))
+            per_run[k].append(_piece_columns(sources[k], piece, pdf_levels_of(settings, sources[k].code)))
     except (OSError, KeyError, InputFileError) as error:
         return [], f"cannot read a piece: {error}"
-    columns = [_concatenate(chunks) if chunks else _empty_columns(source, settings.quantiles)
+    columns = [_concatenate(chunks) if chunks else _empty_columns(source, pdf_levels_of(settings, source.code))
                for source, chunks in zip(sources, per_run)]
     return columns, None
 
 
-def _piece_columns(source: RunSource, piece: RunPiece, quantiles: int) -> dict[str, np.ndarray]:
+def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int) -> dict[str, np.ndarray]:
     """One piece's rows: keys, carried columns and the code's columns (unprefixed)."""
     chunks = []
     with h5py.File(piece.file, "r") as handle:
@@ -216,7 +225,7 @@ def _piece_columns(source: RunSource, piece: RunPiece, quantiles: int) -> dict[s
             chunk = {"objectId": ancil["objectId"][start:stop].astype(np.int64), "coord_ra": ra, "coord_dec": dec,
                      hats_catalog.SPATIAL_INDEX: hats_catalog.spatial_index(ra, dec)}
             chunk.update({name: ancil[name][start:stop] for name in source.carried})
-            chunk.update(code_columns(pdfs[start:stop], source.grid, masks, quantiles))
+            chunk.update(code_columns(pdfs[start:stop], source.grid, masks, pdf_levels))
             chunks.append(chunk)
     if not np.isfinite(np.concatenate([c["coord_ra"] for c in chunks] + [c["coord_dec"] for c in chunks])).all():
         raise InputFileError(f"{piece.file}: non-finite coord_ra or coord_dec (from {piece.input_path})")
@@ -227,8 +236,8 @@ def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
 
 
-def _empty_columns(source: RunSource, quantiles: int) -> dict[str, np.ndarray]:
-    empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16), quantiles)
+def _empty_columns(source: RunSource, pdf_levels: int) -> dict[str, np.ndarray]:
+    empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16), pdf_levels)
     keys = {"objectId": np.zeros(0, np.int64), "coord_ra": np.zeros(0), "coord_dec": np.zeros(0),
             hats_catalog.SPATIAL_INDEX: np.zeros(0, np.int64)}
     return {**keys, **{name: np.zeros(0, np.dtype(dtype)) for name, dtype in source.carried.items()}, **empty}
@@ -299,7 +308,7 @@ def null_masks(sources: list[RunSource]) -> dict[str, str]:
     masks = {name: f"{name}.present" for name in carried_columns(sources)}
     for source in sources:
         masks.update({f"{source.code}_{name}": f"{source.code}.present"
-                      for name in (*POINT_COLUMNS, "flags", "pdf_quantiles")})
+                      for name in (*POINT_COLUMNS, "flags", "pdf_packed", "pdf_ymax")})
     return masks
 
 
@@ -404,10 +413,11 @@ def _finish_on_root(settings: PublishSettings, sources: list[RunSource], schema:
     index_footers = {part: footer for _, rank_index in all_footers for part, footer in rank_index.items()}
     builder = f"pzmpi {package_versions().get('pzmpi', '')}"
     properties = {"pzmpi_codes": " ".join(source.code for source in sources),
-                  "pzmpi_pdf": f"quantiles {settings.quantiles}"}
+                  "pzmpi_pdf": "packed_interp linear_from_rowmax"}
     for source in sources:
         properties[f"pzmpi_{source.code}_bands"] = " ".join(source.bands)
         properties[f"pzmpi_{source.code}_grid"] = f"{source.grid[0]} {source.grid[-1]} {source.grid.size}"
+        properties[f"pzmpi_{source.code}_pdf_levels"] = str(pdf_levels_of(settings, source.code))
     catalog_dir, index_dir = temp / settings.name, temp / f"{settings.name}_objectId_index"
     rows = hats_catalog.finish_catalog(catalog_dir, settings.name, schema, footers, histogram,
                                        settings.order, settings.max_rows, builder, properties)
