@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -38,8 +39,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import qp
 
-from pzmpi.deliver.photoz_columns import pack_pdfs
+from pzmpi.deliver.archive import archive_piece
 from pzmpi.deliver.hats_catalog import write_kwargs
+from pzmpi.deliver.photoz_columns import pack_pdfs
+from pzmpi.io.run_folder import finished_pieces
 
 TARGETS = {"mean": 2e-4, "bin_mean": 2e-4, "bin_width": 1e-2, "nz": 1e-2, "pit99": 1e-2, "cde": 1e-2}
 
@@ -163,6 +166,20 @@ def mixture(grid: np.ndarray, pdfs: np.ndarray) -> tuple[np.ndarray, float]:
     return ensemble.pdf(grid), column_bytes(stored)
 
 
+def archived(run: Path, grid: np.ndarray) -> tuple[np.ndarray, float]:
+    """The run's PDFs as the package's archive stores them, and the archive's bytes per object."""
+    pdfs, size = [], 0
+    with tempfile.TemporaryDirectory() as folder:
+        for piece in finished_pieces(run):
+            target = Path(folder) / piece.file.name
+            archive_piece(piece.file, target)
+            size += target.stat().st_size
+            with h5py.File(target, "r") as handle:
+                pdfs.append(handle["data/yvals"][:].astype(np.float64))
+    stacked = np.concatenate(pdfs)
+    return stacked, size / len(stacked)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("catalog", type=Path, help="the runs' input catalog (parquet folder) with true redshifts")
@@ -190,6 +207,11 @@ def main() -> None:
             print(f"{run.name:16s} {name:14s} {size:6.1f} " + " ".join(f"{scores[k]:9.2e}" for k in TARGETS)
                   + f"  {'yes' if verdict else 'no'}  ({time.perf_counter() - start:.0f} s"
                   + (f", {len(compact)} objects)" if subsample else ")"), flush=True)
+        compact, size = archived(run, grid)
+        scores = fidelity(grid, full, normalised(grid, compact), truth)
+        verdict = all(scores[k] <= TARGETS[k] for k in TARGETS)
+        print(f"{run.name:16s} {'archive':14s} {size:6.1f} " + " ".join(f"{scores[k]:9.2e}" for k in TARGETS)
+              + f"  {'yes' if verdict else 'no'}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,12 @@
-"""The full-PDF archive of a package: each run piece again, in qp's layout, at a tenth of its size or less.
+"""The full-PDF archive of a package: each run piece again, in qp's layout, at a fraction of its size.
 
 The PDFs keep 10 of float32's 23 mantissa bits (a relative error below 4.9e-4
 of each value, far inside the fidelity targets that the compact PDF already
-meets with 1/510 of the peak) and are stored with HDF5's shuffle and gzip
-filters, which every HDF5 reader has. ``qp.read`` opens each file as it opens
-a run's piece. Measured with bench/compact_pdfs.py's runs (docs/package.md):
-34 to 270 bytes an object, against 1,204 for the run's float32 pieces and
-2,408 for pz-compute's float64.
+meets with 1/510 of the peak). They, and the ids and point estimates beside
+them, are stored with HDF5's shuffle and gzip filters, which every HDF5 reader
+has; ``qp.read`` opens each file as it opens a run's piece. The bytes an
+object each code takes, and the fidelity, are measured by
+``bench/compact_pdfs.py`` (docs/package.md).
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def archive_piece(source: Path, target: Path) -> int:
             stop = min(rows, start + ROWS_PER_CHUNK)
             stored[start:stop] = trim_mantissa(pdfs[start:stop].astype(np.float32), ARCHIVE_MANTISSA_BITS)
         for name in inp["ancil"]:
-            out.create_dataset(f"ancil/{name}", data=inp["ancil"][name][()], track_times=False)
+            values = inp["ancil"][name][()]
+            filters = dict(compression="gzip", compression_opts=GZIP_LEVEL, shuffle=True) if rows else {}
+            out.create_dataset(f"ancil/{name}", data=values, track_times=False, **filters)
         for key, value in inp.attrs.items():
             out.attrs[key] = value
         out.attrs["archive"] = f"PDFs with {ARCHIVE_MANTISSA_BITS} mantissa bits, gzip {GZIP_LEVEL} and shuffle"

@@ -45,20 +45,41 @@ def trim_mantissa(values: np.ndarray, bits: int = MANTISSA_BITS) -> np.ndarray:
     return np.where(np.isnan(values), np.float32(np.nan), rounded.view(np.float32)).astype(np.float32)
 
 
+@numba.njit(cache=True, nogil=True)
+def _pack(pdfs, step, packed, maximum):  # pragma: no cover - compiled
+    n, nz = pdfs.shape
+    for i in range(n):
+        top = 0.0
+        ok = True
+        for j in range(nz):
+            p = pdfs[i, j]
+            if not np.isfinite(p):
+                ok = False
+                break
+            if p > top:
+                top = p
+        if not ok or top <= 0.0:
+            maximum[i] = 0.0
+            packed[i, :] = 0
+            continue
+        maximum[i] = top
+        scale = PACKED_MAX / top / step
+        for j in range(nz):
+            value = np.round(max(pdfs[i, j], 0.0) * scale) * step
+            packed[i, j] = min(value, PACKED_MAX)
+
+
 def pack_pdfs(pdfs: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
     """qp ``packed_interp`` data of gridded PDFs: bytes (rows, grid) and each row's maximum (float32).
 
     With fewer than 256 ``levels`` the bytes are multiples of ``256 // levels``
     (the peak stays 255): fewer distinct values, which parquet's dictionary and
-    zstd store in fewer bits. A row with no finite positive maximum packs to zeros.
+    zstd store in fewer bits. A row with a NaN or no positive value packs to zeros.
     """
-    step = 256 // levels
-    maximum = np.max(pdfs, axis=1) if pdfs.shape[1] else np.zeros(pdfs.shape[0])
-    usable = np.isfinite(maximum) & (maximum > 0)
-    scale = np.where(usable, PACKED_MAX / np.where(usable, maximum, 1.0), 0.0)
-    scaled = np.nan_to_num(pdfs * scale[:, None], nan=0.0, posinf=0.0, neginf=0.0)
-    packed = np.clip(np.round(scaled / step) * step, 0, PACKED_MAX).astype(np.uint8)
-    return packed, trim_mantissa(np.where(usable, maximum, 0.0).astype(np.float32))
+    packed = np.empty(pdfs.shape, dtype=np.uint8)
+    maximum = np.empty(pdfs.shape[0])
+    _pack(np.ascontiguousarray(pdfs), float(256 // levels), packed, maximum)
+    return packed, trim_mantissa(maximum.astype(np.float32))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -125,5 +146,5 @@ def code_columns(pdfs: np.ndarray, grid: np.ndarray, nondetected_bands: np.ndarr
     flags |= np.where(~no_pdf & (1.0 - mass > MASS_OUTSIDE_LIMIT), FLAG_MASS_OUTSIDE_GRID, 0).astype(np.uint32)
     flags |= nondetected_bands.astype(np.uint32) << np.uint32(NONDETECTION_SHIFT)
     result["flags"] = flags
-    result["pdf_packed"], result["pdf_ymax"] = pack_pdfs(np.asarray(pdfs, dtype=np.float64), pdf_levels)
+    result["pdf_packed"], result["pdf_ymax"] = pack_pdfs(pdfs, pdf_levels)
     return result

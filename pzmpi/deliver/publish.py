@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import hpgeom
 import numpy as np
 import pyarrow as pa
 
@@ -48,7 +49,8 @@ from pzmpi.io.run_folder import RunPiece, finished_pieces
 log = logging.getLogger("pzmpi")
 
 ROWS_PER_READ = 20_000  # rows of one piece's PDFs in memory at once
-KEY_COLUMNS = ("objectId", "coord_ra", "coord_dec", hats_catalog.SPATIAL_INDEX)
+KEY_COLUMNS = ("objectId", "coord_ra", "coord_dec")
+ROUTE = "route"  # a row's HEALPix pixel at the publish order, by hpgeom: where its object's codes meet
 # The fewest levels that kept every fidelity target on the DC2 sample (docs/publish.md): LePHARE's narrow
 # PDFs need all 256; "" is every other code
 DEFAULT_PDF_LEVELS = {"lephare": 256, "": 128}
@@ -202,7 +204,8 @@ def _read_share(sources: list[RunSource], settings: PublishSettings,
     try:
         for index in mine:
             k, piece = work[index]
-            per_run[k].append(_piece_columns(sources[k], piece, pdf_levels_of(settings, sources[k].code)))
+            per_run[k].append(_piece_columns(sources[k], piece, pdf_levels_of(settings, sources[k].code),
+                                             settings.order))
     except (OSError, KeyError, InputFileError) as error:
         return [], f"cannot read a piece: {error}"
     columns = [_concatenate(chunks) if chunks else _empty_columns(source, pdf_levels_of(settings, source.code))
@@ -210,7 +213,7 @@ def _read_share(sources: list[RunSource], settings: PublishSettings,
     return columns, None
 
 
-def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int) -> dict[str, np.ndarray]:
+def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int, order: int) -> dict[str, np.ndarray]:
     """One piece's rows: keys, carried columns and the code's columns (unprefixed)."""
     chunks = []
     with h5py.File(piece.file, "r") as handle:
@@ -223,7 +226,7 @@ def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int) -> dict[
             masks = ancil[NONDETECTED_BANDS][start:stop] if NONDETECTED_BANDS in ancil else np.zeros(stop - start,
                                                                                                      np.uint16)
             chunk = {"objectId": ancil["objectId"][start:stop].astype(np.int64), "coord_ra": ra, "coord_dec": dec,
-                     hats_catalog.SPATIAL_INDEX: hats_catalog.spatial_index(ra, dec)}
+                     ROUTE: hpgeom.angle_to_pixel(2 ** order, ra, dec).astype(np.int64)}
             chunk.update({name: ancil[name][start:stop] for name in source.carried})
             chunk.update(code_columns(pdfs[start:stop], source.grid, masks, pdf_levels))
             chunks.append(chunk)
@@ -239,7 +242,7 @@ def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 def _empty_columns(source: RunSource, pdf_levels: int) -> dict[str, np.ndarray]:
     empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16), pdf_levels)
     keys = {"objectId": np.zeros(0, np.int64), "coord_ra": np.zeros(0), "coord_dec": np.zeros(0),
-            hats_catalog.SPATIAL_INDEX: np.zeros(0, np.int64)}
+            ROUTE: np.zeros(0, np.int64)}
     return {**keys, **{name: np.zeros(0, np.dtype(dtype)) for name, dtype in source.carried.items()}, **empty}
 
 
@@ -255,11 +258,9 @@ def _exchange(columns: dict[str, np.ndarray], destinations: np.ndarray, comm: mp
 def _join_by_pixel(local: list[dict[str, np.ndarray]], sources: list[RunSource], settings: PublishSettings,
                    comm: mpi.Comm) -> dict[str, np.ndarray]:
     """Route each code's rows by pixel, and join the rows of one objectId into one (codes absent: masked)."""
-    shift = 2 * (29 - settings.order)
     received = []
     for columns in local:
-        pixels = columns[hats_catalog.SPATIAL_INDEX] >> shift
-        received.append(_exchange(columns, owner_ranks(pixels, comm.Get_size()), comm))
+        received.append(_exchange(columns, owner_ranks(columns.pop(ROUTE), comm.Get_size()), comm))
     problem = None
     for source, columns in zip(sources, received):
         ids, counts = np.unique(columns["objectId"], return_counts=True)
@@ -288,6 +289,7 @@ def _join_by_pixel(local: list[dict[str, np.ndarray]], sources: list[RunSource],
                     joined.setdefault(f"{name}.present", np.zeros(all_ids.size, dtype=bool))[at] = True
             else:
                 joined[target][at] = values
+    joined[hats_catalog.SPATIAL_INDEX] = hats_catalog.spatial_index(joined["coord_ra"], joined["coord_dec"])
     return joined
 
 
