@@ -19,8 +19,9 @@ hats library's own settings (zstd, byte-stream-split floats, dictionaries),
 per object. Candidates: qp ``quant`` (10, 20, 50 quantiles, qp's default
 rebuild), qp ``packed_interp`` (256, 128, 64 levels, as pzmpi packs them),
 qp ``mixmod`` (3 Gaussians, fitted by scikit-learn on the first
-``--mixture-objects`` objects only: the fit is slow), and one Gaussian (the
-PDF's mean and standard deviation; GPz's own form).
+``--mixture-objects`` objects only: the fit is slow), one Gaussian (the
+PDF's mean and standard deviation), and, for a run that kept it, the code's
+own Gaussian (GPz's ``loc`` and ``scale``, as publish stores them).
 """
 
 from __future__ import annotations
@@ -41,20 +42,21 @@ import qp
 
 from pzmpi.deliver.archive import archive_piece
 from pzmpi.deliver.hats_catalog import write_kwargs
-from pzmpi.deliver.photoz_columns import pack_pdfs
+from pzmpi.deliver.photoz_columns import pack_pdfs, trim_mantissa
 from pzmpi.io.run_folder import finished_pieces
 
 TARGETS = {"mean": 2e-4, "bin_mean": 2e-4, "bin_width": 1e-2, "nz": 1e-2, "pit99": 1e-2, "cde": 1e-2}
 
 
-def load_run(run: Path, catalog: Path, truth: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Grid, full PDFs (normalised on the grid) and true redshifts of a run's objects."""
+def load_run(run: Path, catalog: Path, truth: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Grid, full PDFs (normalised on the grid), true redshifts, and the code's own Gaussian (loc, scale) if kept."""
     with h5py.File(run / "index.hdf5", "r") as index:
         grid = index["meta/xvals"][0]
         pdfs = index["data/yvals"][:].astype(np.float64)
         ids = index["ancil/objectId"][:]
+        own = np.stack([index["ancil/loc"][:], index["ancil/scale"][:]]) if "ancil/scale" in index else None
     table = pq.read_table(catalog, columns=["objectId", truth]).to_pandas().set_index("objectId")
-    return grid, normalised(grid, pdfs), table.loc[ids, truth].to_numpy(np.float64)
+    return grid, normalised(grid, pdfs), table.loc[ids, truth].to_numpy(np.float64), own
 
 
 def normalised(grid: np.ndarray, pdfs: np.ndarray) -> np.ndarray:
@@ -151,6 +153,16 @@ def gaussian(grid: np.ndarray, pdfs: np.ndarray) -> tuple[np.ndarray, float]:
                                              "s": pa.array(sigma.astype(np.float32))})
 
 
+def own_gaussian(gaussian: np.ndarray) -> Callable:
+    """The code's own Gaussian, kept by the run (GPz's loc and scale), as publish stores it."""
+    def make(grid: np.ndarray, pdfs: np.ndarray) -> tuple[np.ndarray, float]:
+        loc, scale = (trim_mantissa(values.astype(np.float32)) for values in gaussian[:, :len(pdfs)])
+        ensemble = qp.Ensemble(qp.stats.norm, data=dict(loc=loc.reshape(-1, 1).astype(np.float64),
+                                                        scale=scale.reshape(-1, 1).astype(np.float64)))
+        return ensemble.pdf(grid), column_bytes({"m": pa.array(loc), "s": pa.array(scale)})
+    return make
+
+
 def mixture(grid: np.ndarray, pdfs: np.ndarray) -> tuple[np.ndarray, float]:
     from sklearn.mixture import GaussianMixture
 
@@ -197,8 +209,9 @@ def main() -> None:
     ]
     print(f"{'run':16s} {'representation':14s} {'B/obj':>6s} " + " ".join(f"{k:>9s}" for k in TARGETS) + "  pass")
     for run in args.runs:
-        grid, full, truth = load_run(run, args.catalog, args.truth)
-        for name, make, subsample in candidates:
+        grid, full, truth, own = load_run(run, args.catalog, args.truth)
+        for name, make, subsample in candidates + ([("norm (own)", own_gaussian(own), False)] if own is not None
+                                                   else []):
             rows = slice(0, args.mixture_objects) if subsample else slice(None)
             start = time.perf_counter()
             compact, size = make(grid, full[rows])

@@ -127,3 +127,13 @@ def test_what_the_native_path_cannot_do_is_a_configuration_error(tmp_path, model
                    "implementation": "native", "params": params}))
     with pytest.raises(ConfigError, match=message):
         make_estimator(config)
+
+
+def test_the_kept_gaussian_is_rails_loc_and_scale(tmp_path, models):
+    """``estimator_columns = ["loc", "scale"]``: the same numbers on the native path as on RAIL's (its qp norm)."""
+    columns = crafted_rows(np.float32)
+    reference, native, _, _ = both_paths_on_rows(tmp_path, "gpz", models["gpz"], columns, np.float32, 99.0, {},
+                                                 NativeGPz, output={"estimator_columns": ["loc", "scale"]})
+    assert set(native.extras) == set(reference.extras) == {"loc", "scale"}
+    for name in ("loc", "scale"):
+        np.testing.assert_allclose(native.extras[name], reference.extras[name], rtol=1e-9, err_msg=name)

@@ -20,6 +20,8 @@ COLUMN_MEANINGS = {
     "pdf_packed": "the compact PDF: the PDF on the code's grid, one byte per grid point, p = byte / 255 * "
                   "pdf_ymax (qp's packed_interp)",
     "pdf_ymax": "the compact PDF's scale: the largest value of the PDF on the grid",
+    "pdf_loc": "for a code that keeps its own Gaussian (GPz), in place of pdf_packed: its mean (qp's norm loc)",
+    "pdf_scale": "and its standard deviation (qp's norm scale)",
 }
 
 
@@ -84,6 +86,9 @@ def package_readme(metadata: dict[str, Any]) -> str:
         "    xvals=np.linspace(first, last, int(points)),",
         "    ypacked=np.stack(frame[f\"{code}_pdf_packed\"].to_numpy()),",
         "    ymax=frame[f\"{code}_pdf_ymax\"].to_numpy().reshape(-1, 1)))",
+        "# a code stored as its own Gaussian (pzmpi_<code>_pdf = norm loc scale):",
+        "gaussian = qp.Ensemble(qp.stats.norm, data=dict(loc=frame[\"gpz_pdf_loc\"].to_numpy()[:, None],",
+        "                                                scale=frame[\"gpz_pdf_scale\"].to_numpy()[:, None]))",
         "```",
         "",
         "## The full PDFs",

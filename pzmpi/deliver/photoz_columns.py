@@ -24,6 +24,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from pzmpi.estimators.point_estimates import summarize
+
 POINT_LEVELS = {"z_err95_low": 0.025, "z_err68_low": 0.16, "z_median": 0.5, "z_err68_high": 0.84,
                 "z_err95_high": 0.975}
 POINT_COLUMNS = ("z_median", "z_mean", "z_mode", "z_err68_low", "z_err68_high", "z_err95_low", "z_err95_high")
@@ -82,47 +84,8 @@ def pack_pdfs(pdfs: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
     return packed, trim_mantissa(maximum.astype(np.float32))
 
 
-@numba.njit(cache=True, nogil=True)
-def _summarize(pdfs, grid, levels, out, mass):  # pragma: no cover - compiled
-    n, nz = pdfs.shape
-    cdf = np.empty(nz)
-    for i in range(n):
-        best = 0
-        total = 0.0
-        moment = 0.0
-        ok = True
-        for j in range(nz):
-            p = pdfs[i, j]
-            if not np.isfinite(p):
-                ok = False
-                break
-            if p > pdfs[i, best]:
-                best = j
-            total += p
-            moment += p * grid[j]
-        cdf[0] = 0.0
-        if ok:
-            for j in range(1, nz):
-                cdf[j] = cdf[j - 1] + 0.5 * (pdfs[i, j] + pdfs[i, j - 1]) * (grid[j] - grid[j - 1])
-        norm = cdf[nz - 1] if ok else 0.0
-        mass[i] = norm
-        if not ok or total <= 0.0 or norm <= 0.0:
-            out[i, :] = np.nan
-            continue
-        out[i, 0] = grid[best]
-        out[i, 1] = moment / total
-        j = 1
-        for k in range(levels.size):  # levels increase, so the search goes on from where it stopped
-            target = levels[k] * norm
-            while j < nz - 1 and cdf[j] < target:
-                j += 1
-            step = cdf[j] - cdf[j - 1]
-            frac = (target - cdf[j - 1]) / step if step > 0.0 else 0.0
-            out[i, 2 + k] = grid[j - 1] + frac * (grid[j] - grid[j - 1])
-
-
 def compile_kernel() -> None:
-    """Compile (or load from numba's on-disk cache) the summarising kernel."""
+    """Compile (or load from numba's on-disk cache) the kernels."""
     code_columns(np.ones((1, 2), np.float32), np.array([0.0, 1.0]), np.zeros(1, np.uint16), 128)
 
 
@@ -134,9 +97,7 @@ def code_columns(pdfs: np.ndarray, grid: np.ndarray, nondetected_bands: np.ndarr
     depend on the chunk it came in.
     """
     levels = np.array(sorted(POINT_LEVELS.values()))
-    out = np.empty((pdfs.shape[0], 2 + levels.size))
-    mass = np.empty(pdfs.shape[0])
-    _summarize(np.ascontiguousarray(pdfs), np.asarray(grid, dtype=np.float64), levels, out, mass)
+    out, mass = summarize(pdfs, grid, levels)
     at_level = {float(level): out[:, 2 + k] for k, level in enumerate(levels)}
     columns = {"z_mode": out[:, 0], "z_mean": out[:, 1]}
     columns.update({name: at_level[level] for name, level in POINT_LEVELS.items()})

@@ -42,7 +42,7 @@ from pzmpi.core.errors import ConfigError, InputFileError
 from pzmpi.core.sharding import assign_pieces, owner_ranks
 from pzmpi.core.versions import package_versions
 from pzmpi.deliver import hats_catalog
-from pzmpi.deliver.photoz_columns import POINT_COLUMNS, code_columns
+from pzmpi.deliver.photoz_columns import POINT_COLUMNS, code_columns, compile_kernel, trim_mantissa
 from pzmpi.estimators.config import NONDETECTED_BANDS, load_run_config
 from pzmpi.io.run_folder import RunPiece, finished_pieces
 
@@ -54,6 +54,7 @@ ROUTE = "route"  # a row's HEALPix pixel at the publish order, by hpgeom: where 
 # The fewest levels that kept every fidelity target on the DC2 sample (docs/publish.md): LePHARE's narrow
 # PDFs need all 256; "" is every other code
 DEFAULT_PDF_LEVELS = {"lephare": 256, "": 128}
+GAUSSIAN = ("loc", "scale")  # a code's own Gaussian per object, kept in its pieces (GPz: estimator_columns)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class RunSource:
     carried: dict[str, str]  # carried input column -> numpy dtype string
     model_sha256: str
     pieces: list[RunPiece]
+    gaussian: bool  # the pieces keep the code's own Gaussian (GPz's loc and scale): the compact PDF is that
 
 
 def open_runs(settings: PublishSettings) -> list[RunSource]:
@@ -109,11 +111,19 @@ def open_runs(settings: PublishSettings) -> list[RunSource]:
                 raise ConfigError(f"{pieces[0].file}: no ancil/{missing[0]}: the run predates positions in pieces; "
                                   f"run it again")
             carried = {name: ancil[name].dtype.str for name in config.output.carry_columns}
+            gaussian = all(name in ancil for name in GAUSSIAN)
             model_sha256 = str(first.attrs.get("model_sha256", ""))
         grid = np.linspace(config.estimator.zmin, config.estimator.zmax, config.estimator.nzbins)
         sources.append(RunSource(code, Path(folder), grid, config.input.ra_column, config.input.dec_column,
-                                 list(config.input.bands), carried, model_sha256, pieces))
+                                 list(config.input.bands), carried, model_sha256, pieces, gaussian))
     return sources
+
+
+def pdf_fields(source: RunSource) -> list[tuple[str, pa.DataType]]:
+    """The compact PDF's columns of a code: its own Gaussian, or the packed grid."""
+    if source.gaussian:
+        return [("pdf_loc", pa.float32()), ("pdf_scale", pa.float32())]
+    return [("pdf_packed", pa.list_(pa.uint8(), source.grid.size)), ("pdf_ymax", pa.float32())]
 
 
 def pdf_levels_of(settings: PublishSettings, code: str) -> int:
@@ -131,8 +141,7 @@ def table_schema(sources: list[RunSource]) -> pa.Schema:
     for source in sources:
         fields += [pa.field(f"{source.code}_{name}", pa.float32()) for name in POINT_COLUMNS]
         fields.append(pa.field(f"{source.code}_flags", pa.uint32()))
-        fields.append(pa.field(f"{source.code}_pdf_packed", pa.list_(pa.uint8(), source.grid.size)))
-        fields.append(pa.field(f"{source.code}_pdf_ymax", pa.float32()))
+        fields += [pa.field(f"{source.code}_{name}", arrow_type) for name, arrow_type in pdf_fields(source)]
     return pa.schema(fields)
 
 
@@ -166,6 +175,7 @@ def run(settings: PublishSettings, comm: mpi.Comm) -> int:
             folder.mkdir(parents=True)
     comm.Barrier()
 
+    mpi.root_first(comm, compile_kernel)  # the root fills numba's cache, the others load it
     local, problem = _read_share(sources, settings, comm)
     mpi.agree(comm, problem)
     joined = _join_by_pixel(local, sources, settings, comm)
@@ -228,7 +238,12 @@ def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int, order: i
             chunk = {"objectId": ancil["objectId"][start:stop].astype(np.int64), "coord_ra": ra, "coord_dec": dec,
                      ROUTE: hpgeom.angle_to_pixel(2 ** order, ra, dec).astype(np.int64)}
             chunk.update({name: ancil[name][start:stop] for name in source.carried})
-            chunk.update(code_columns(pdfs[start:stop], source.grid, masks, pdf_levels))
+            columns = code_columns(pdfs[start:stop], source.grid, masks, pdf_levels)
+            if source.gaussian:
+                del columns["pdf_packed"], columns["pdf_ymax"]
+                columns.update({f"pdf_{name}": trim_mantissa(ancil[name][start:stop].astype(np.float32))
+                                for name in GAUSSIAN})
+            chunk.update(columns)
             chunks.append(chunk)
     if not np.isfinite(np.concatenate([c["coord_ra"] for c in chunks] + [c["coord_dec"] for c in chunks])).all():
         raise InputFileError(f"{piece.file}: non-finite coord_ra or coord_dec (from {piece.input_path})")
@@ -241,6 +256,9 @@ def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 def _empty_columns(source: RunSource, pdf_levels: int) -> dict[str, np.ndarray]:
     empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16), pdf_levels)
+    if source.gaussian:
+        del empty["pdf_packed"], empty["pdf_ymax"]
+        empty.update({f"pdf_{name}": np.zeros(0, np.float32) for name in GAUSSIAN})
     keys = {"objectId": np.zeros(0, np.int64), "coord_ra": np.zeros(0), "coord_dec": np.zeros(0),
             ROUTE: np.zeros(0, np.int64)}
     return {**keys, **{name: np.zeros(0, np.dtype(dtype)) for name, dtype in source.carried.items()}, **empty}
@@ -310,7 +328,7 @@ def null_masks(sources: list[RunSource]) -> dict[str, str]:
     masks = {name: f"{name}.present" for name in carried_columns(sources)}
     for source in sources:
         masks.update({f"{source.code}_{name}": f"{source.code}.present"
-                      for name in (*POINT_COLUMNS, "flags", "pdf_packed", "pdf_ymax")})
+                      for name in (*POINT_COLUMNS, "flags", *(name for name, _ in pdf_fields(source)))})
     return masks
 
 
@@ -414,12 +432,12 @@ def _finish_on_root(settings: PublishSettings, sources: list[RunSource], schema:
     footers = {pixel: footer for rank_footers, _ in all_footers for pixel, footer in rank_footers.items()}
     index_footers = {part: footer for _, rank_index in all_footers for part, footer in rank_index.items()}
     builder = f"pzmpi {package_versions().get('pzmpi', '')}"
-    properties = {"pzmpi_codes": " ".join(source.code for source in sources),
-                  "pzmpi_pdf": "packed_interp linear_from_rowmax"}
+    properties = {"pzmpi_codes": " ".join(source.code for source in sources)}
     for source in sources:
         properties[f"pzmpi_{source.code}_bands"] = " ".join(source.bands)
         properties[f"pzmpi_{source.code}_grid"] = f"{source.grid[0]} {source.grid[-1]} {source.grid.size}"
-        properties[f"pzmpi_{source.code}_pdf_levels"] = str(pdf_levels_of(settings, source.code))
+        properties[f"pzmpi_{source.code}_pdf"] = "norm loc scale" if source.gaussian else \
+            f"packed_interp linear_from_rowmax {pdf_levels_of(settings, source.code)} levels"
     catalog_dir, index_dir = temp / settings.name, temp / f"{settings.name}_objectId_index"
     rows = hats_catalog.finish_catalog(catalog_dir, settings.name, schema, footers, histogram,
                                        settings.order, settings.max_rows, builder, properties)

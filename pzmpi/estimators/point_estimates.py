@@ -17,10 +17,9 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def _point_estimates(pdfs, grid, out):  # pragma: no cover - compiled
+def _summarize(pdfs, grid, levels, out, mass):  # pragma: no cover - compiled
     n, nz = pdfs.shape
     cdf = np.empty(nz)
-    levels = (0.16, 0.5, 0.84)
     for i in range(n):
         best = 0
         total = 0.0
@@ -37,6 +36,7 @@ def _point_estimates(pdfs, grid, out):  # pragma: no cover - compiled
             moment += p * grid[j]
         if not ok or total <= 0.0:
             out[i, :] = np.nan
+            mass[i] = 0.0
             continue
         out[i, 0] = grid[best]
         out[i, 1] = moment / total
@@ -44,17 +44,30 @@ def _point_estimates(pdfs, grid, out):  # pragma: no cover - compiled
         for j in range(1, nz):
             cdf[j] = cdf[j - 1] + 0.5 * (pdfs[i, j] + pdfs[i, j - 1]) * (grid[j] - grid[j - 1])
         norm = cdf[nz - 1]
+        mass[i] = norm
         if norm <= 0.0:  # positive sum but no area: negative values cancel it
             out[i, 2:] = grid[best]
             continue
         j = 1
-        for k in range(3):
+        for k in range(levels.size):  # levels increase, so the search goes on from where it stopped
             target = levels[k] * norm
             while j < nz - 1 and cdf[j] < target:
                 j += 1
             step = cdf[j] - cdf[j - 1]
             frac = (target - cdf[j - 1]) / step if step > 0.0 else 0.0
             out[i, 2 + k] = grid[j - 1] + frac * (grid[j] - grid[j - 1])
+
+
+def summarize(pdfs: np.ndarray, grid: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: (zmode, zmean, where the CDF reaches each of the increasing ``levels``), and the area on the grid.
+
+    The first array is (rows, 2 + len(levels)); a row with no positive mass is NaN there and has area 0.
+    """
+    out = np.empty((pdfs.shape[0], 2 + len(levels)))
+    mass = np.empty(pdfs.shape[0])
+    _summarize(np.ascontiguousarray(pdfs, dtype=np.float64), np.asarray(grid, dtype=np.float64),
+               np.asarray(levels, dtype=np.float64), out, mass)
+    return out, mass
 
 
 def compile_kernel() -> None:
@@ -64,6 +77,5 @@ def compile_kernel() -> None:
 
 def point_estimates(pdfs: np.ndarray, grid: np.ndarray) -> dict[str, np.ndarray]:
     """zmode, zmean, zmedian and the central 68% interval of each row of ``pdfs``."""
-    out = np.empty((pdfs.shape[0], 5))
-    _point_estimates(np.ascontiguousarray(pdfs, dtype=np.float64), np.asarray(grid, dtype=np.float64), out)
+    out, _ = summarize(pdfs, grid, np.array([0.16, 0.5, 0.84]))
     return {"zmode": out[:, 0], "zmean": out[:, 1], "z_lo68": out[:, 2], "zmedian": out[:, 3], "z_hi68": out[:, 4]}

@@ -119,12 +119,18 @@ class RailEstimator:
         return estimate
 
     def _extras(self, ensemble: qp.Ensemble) -> dict[str, np.ndarray]:
-        ancil = ensemble.ancil or {}
-        missing = [c for c in self.extra_columns if c not in ancil]
+        """The named per-object values of the ensemble: its ancillary columns, or its own one-number-per-object
+        parameters (a Gaussian's ``loc`` and ``scale``)."""
+        available = dict(ensemble.ancil or {})
+        for name, values in ensemble.objdata.items():
+            if np.asarray(values).size == ensemble.npdf:
+                available.setdefault(name, values)
+        missing = [c for c in self.extra_columns if c not in available]
         if missing:
             raise ConfigError(f"'output.estimator_columns': {type(self._stage).__name__} provides no "
-                              f"{', '.join(missing)} (it provides: {', '.join(ancil) or 'nothing'})")
-        return {name: np.asarray(ancil[name]).reshape(ensemble.npdf, -1).squeeze(axis=1) for name in self.extra_columns}
+                              f"{', '.join(missing)} (it provides: {', '.join(available) or 'nothing'})")
+        return {name: np.asarray(available[name]).reshape(ensemble.npdf, -1).squeeze(axis=1)
+                for name in self.extra_columns}
 
 
 def pdfs_on_grid(ensemble: qp.Ensemble, grid: np.ndarray) -> np.ndarray:

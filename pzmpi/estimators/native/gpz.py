@@ -265,8 +265,13 @@ class SparseGP:
 class NativeGPz(NativeEstimator):
     """RAIL's GPzEstimator: a Gaussian per object from the sparse GP's mean and variance.
 
-    RAIL's ensemble carries only ``zmode`` as an extra, which pzmpi computes itself.
+    RAIL's ensemble is qp's ``norm`` with ``loc`` and ``scale`` per object, and
+    carries ``zmode`` as an extra, which pzmpi computes itself; ``loc`` and
+    ``scale`` can be kept (``output.estimator_columns``), as the RAIL path keeps
+    them, for the federated table's exact Gaussian.
     """
+
+    provides = ("loc", "scale")
 
     def __init__(self, config: Config) -> None:
         super().__init__(config)
@@ -289,4 +294,5 @@ class NativeGPz(NativeEstimator):
         mean, variance = self.gp.predict(self.recipe.features(columns))
         pdfs = np.empty((mean.size, self.grid.size))
         _gaussians(mean, variance, self.z0, self.step, pdfs)
-        return Estimate(pdfs=pdfs, extras={})
+        gaussian = {"loc": mean, "scale": np.sqrt(np.where(variance > 0.0, variance, np.nan))}
+        return Estimate(pdfs=pdfs, extras={name: gaussian[name] for name in self.extra_columns})
