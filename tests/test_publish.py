@@ -235,3 +235,15 @@ def test_verify_package_names_every_breakage(runs, sample, tmp_path, breakage):
     else:
         assert result.returncode == 4, result.stdout + result.stderr
         assert f"PROBLEM: {expected}" in result.stdout, result.stdout
+
+
+def test_runs_of_different_catalogs_are_refused_with_an_object_named(runs, tmp_path):
+    moved = tmp_path / "run-gpz"
+    shutil.copytree(runs / "run-gpz", moved)
+    piece = sorted((moved / "pieces").glob("*.hdf5"))[0]
+    with h5py.File(piece, "r+") as handle:
+        handle["ancil/coord_ra"][:] += 1e-6  # 3.6 milliarcseconds: the same HEALPix pixel, another position
+    result = run_pzmpi(["publish", str(runs / "run-bpz"), str(moved), "--out", str(tmp_path / "t")], ranks=2)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.count("has another coord_ra than in an earlier run") == 1 and str(moved) in result.stderr
+    assert not (tmp_path / "t").exists()

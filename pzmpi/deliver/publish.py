@@ -54,6 +54,7 @@ ROUTE = "route"  # a row's HEALPix pixel at the publish order, by hpgeom: where 
 # The fewest levels that kept every fidelity target on the DC2 sample (docs/publish.md): LePHARE's narrow
 # PDFs need all 256; "" is every other code
 DEFAULT_PDF_LEVELS = {"lephare": 256, "": 128}
+POSITION_TOLERANCE_DEG = 1e-9  # runs of one catalog copy the same positions; a few microarcseconds of slack
 GAUSSIAN = ("loc", "scale")  # a code's own Gaussian per object, kept in its pieces (GPz: estimator_columns)
 
 
@@ -302,11 +303,18 @@ def _join_by_pixel(local: list[dict[str, np.ndarray]], sources: list[RunSource],
                 joined[target] = np.zeros((all_ids.size, *values.shape[1:]), dtype=values.dtype)
             if target == name:
                 first = ~_any_present(joined, sources, source, name, at)
+                if name in ("coord_ra", "coord_dec") and problem is None:
+                    apart = np.abs(joined[target][at[~first]] - values[~first]) > POSITION_TOLERANCE_DEG
+                    if apart.any():
+                        problem = f"{source.folder}: objectId {int(all_ids[at[~first][apart][0]])} has another " \
+                                  f"{name} than in an earlier run ({int(apart.sum())} objects): the runs read " \
+                                  f"different catalogs"
                 joined[target][at[first]] = values[first]
                 if name not in KEY_COLUMNS:
                     joined.setdefault(f"{name}.present", np.zeros(all_ids.size, dtype=bool))[at] = True
             else:
                 joined[target][at] = values
+    mpi.agree(comm, problem)
     joined[hats_catalog.SPATIAL_INDEX] = hats_catalog.spatial_index(joined["coord_ra"], joined["coord_dec"])
     return joined
 
