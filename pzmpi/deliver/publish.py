@@ -1,17 +1,18 @@
 """``pzmpi publish``: finished runs, one per code, become one HATS catalog keyed by objectId (docs/publish.md).
 
-Under MPI, with nothing gathered on one rank but pixel lists and footers:
+Under MPI, with nothing gathered on one rank but pixel counts, pixel lists and footers:
 
 1. every rank reads its share of all runs' pieces and computes each object's
-   columns for that code (``photoz_columns``): positions, point estimates,
-   flags and the compact PDF;
-2. rows go to the owner of their HEALPix pixel at ``order`` (a hash of the
-   pixel, as ``verify`` routes ids), which joins the codes of one objectId into
-   one row and counts objects per pixel;
+   columns for that code (``photoz_columns``): position and ``_healpix_29``,
+   point values, flags and the compact PDF;
+2. ids, positions and codes alone go to the rank that owns each id (a hash,
+   as ``verify`` routes ids), which checks that no run holds an object twice
+   and that the runs agree on its position, and counts objects per pixel;
 3. the root turns the counts into partitions (hats-import's adaptive
    algorithm, or the pixels of a ``--like`` catalog) and deals them out;
-4. rows go to the owner of their partition, which writes its files, sorted
-   by (``_healpix_29``, objectId), with hats's parquet settings;
+4. every row goes once to the owner of its partition, which joins the codes
+   of one objectId into one row and writes its files, sorted by
+   (``_healpix_29``, objectId), with hats's parquet settings;
 5. (objectId, Norder, Npix) go to the owners of equal objectId ranges, which
    write the index catalog; the root writes the metadata through ``hats``.
 
@@ -33,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import h5py
-import hpgeom
 import numpy as np
 import pyarrow as pa
 
@@ -49,12 +49,10 @@ from pzmpi.io.run_folder import RunPiece, finished_pieces
 log = logging.getLogger("pzmpi")
 
 ROWS_PER_READ = 20_000  # rows of one piece's PDFs in memory at once
-KEY_COLUMNS = ("objectId", "coord_ra", "coord_dec")
-ROUTE = "route"  # a row's HEALPix pixel at the publish order, by hpgeom: where its object's codes meet
+KEY_COLUMNS = ("objectId", "coord_ra", "coord_dec", hats_catalog.SPATIAL_INDEX)
 # The fewest levels that kept every fidelity target on the DC2 sample (docs/publish.md): LePHARE's narrow
 # PDFs need all 256; "" is every other code
 DEFAULT_PDF_LEVELS = {"lephare": 256, "": 128}
-POSITION_TOLERANCE_DEG = 1e-9  # runs of one catalog copy the same positions; a few microarcseconds of slack
 GAUSSIAN = ("loc", "scale")  # a code's own Gaussian per object, kept in its pieces (GPz: estimator_columns)
 
 
@@ -179,9 +177,9 @@ def run(settings: PublishSettings, comm: mpi.Comm) -> int:
     mpi.root_first(comm, compile_kernel)  # the root fills numba's cache, the others load it
     local, problem = _read_share(sources, settings, comm)
     mpi.agree(comm, problem)
-    joined = _join_by_pixel(local, sources, settings, comm)
-    histogram_part = _pixel_counts(joined[hats_catalog.SPATIAL_INDEX], settings.order)
-    parts = mpi.gather_to_root(comm, histogram_part)
+    counts, problem = _check_and_count(local, sources, settings.order, comm)
+    mpi.agree(comm, problem)
+    parts = mpi.gather_to_root(comm, counts)
     plan, histogram, problem = None, None, None
     if rank == mpi.ROOT:
         assert parts is not None
@@ -191,10 +189,10 @@ def run(settings: PublishSettings, comm: mpi.Comm) -> int:
             problem = str(error)
     mpi.agree(comm, problem)
     ranges, owners = mpi.broadcast(comm, plan)
-    where = ranges.locate(joined[hats_catalog.SPATIAL_INDEX])
-    outside = int((where < 0).sum())
-    mpi.agree(comm, f"{outside} object(s) fall outside the partitions of {settings.like}" if outside else None)
-    mine = _exchange(joined, owners[where], comm)
+    where = [ranges.locate(columns[hats_catalog.SPATIAL_INDEX]) for columns in local]
+    outside = int(sum((w < 0).sum() for w in where))
+    mpi.agree(comm, f"{outside} row(s) fall outside the partitions of {settings.like}" if outside else None)
+    mine = _join([_exchange(columns, owners[w], comm) for columns, w in zip(local, where)], sources)
     footers, index_rows = _write_partitions(mine, ranges, owners, schema, null_masks(sources), catalog_dir, rank)
     index_footers = _write_index(index_rows, index_dir, comm)
     all_footers = mpi.gather_to_root(comm, (footers, index_footers))
@@ -215,8 +213,7 @@ def _read_share(sources: list[RunSource], settings: PublishSettings,
     try:
         for index in mine:
             k, piece = work[index]
-            per_run[k].append(_piece_columns(sources[k], piece, pdf_levels_of(settings, sources[k].code),
-                                             settings.order))
+            per_run[k].append(_piece_columns(sources[k], piece, pdf_levels_of(settings, sources[k].code)))
     except (OSError, KeyError, InputFileError) as error:
         return [], f"cannot read a piece: {error}"
     columns = [_concatenate(chunks) if chunks else _empty_columns(source, pdf_levels_of(settings, source.code))
@@ -224,7 +221,7 @@ def _read_share(sources: list[RunSource], settings: PublishSettings,
     return columns, None
 
 
-def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int, order: int) -> dict[str, np.ndarray]:
+def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int) -> dict[str, np.ndarray]:
     """One piece's rows: keys, carried columns and the code's columns (unprefixed)."""
     chunks = []
     with h5py.File(piece.file, "r") as handle:
@@ -237,7 +234,7 @@ def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int, order: i
             masks = ancil[NONDETECTED_BANDS][start:stop] if NONDETECTED_BANDS in ancil else np.zeros(stop - start,
                                                                                                      np.uint16)
             chunk = {"objectId": ancil["objectId"][start:stop].astype(np.int64), "coord_ra": ra, "coord_dec": dec,
-                     ROUTE: hpgeom.angle_to_pixel(2 ** order, ra, dec).astype(np.int64)}
+                     hats_catalog.SPATIAL_INDEX: hats_catalog.spatial_index(ra, dec)}
             chunk.update({name: ancil[name][start:stop] for name in source.carried})
             columns = code_columns(pdfs[start:stop], source.grid, masks, pdf_levels)
             if source.gaussian:
@@ -261,7 +258,7 @@ def _empty_columns(source: RunSource, pdf_levels: int) -> dict[str, np.ndarray]:
         del empty["pdf_packed"], empty["pdf_ymax"]
         empty.update({f"pdf_{name}": np.zeros(0, np.float32) for name in GAUSSIAN})
     keys = {"objectId": np.zeros(0, np.int64), "coord_ra": np.zeros(0), "coord_dec": np.zeros(0),
-            ROUTE: np.zeros(0, np.int64)}
+            hats_catalog.SPATIAL_INDEX: np.zeros(0, np.int64)}
     return {**keys, **{name: np.zeros(0, np.dtype(dtype)) for name, dtype in source.carried.items()}, **empty}
 
 
@@ -274,20 +271,40 @@ def _exchange(columns: dict[str, np.ndarray], destinations: np.ndarray, comm: mp
     return dict(zip(names, received))
 
 
-def _join_by_pixel(local: list[dict[str, np.ndarray]], sources: list[RunSource], settings: PublishSettings,
-                   comm: mpi.Comm) -> dict[str, np.ndarray]:
-    """Route each code's rows by pixel, and join the rows of one objectId into one (codes absent: masked)."""
-    received = []
-    for columns in local:
-        received.append(_exchange(columns, owner_ranks(columns.pop(ROUTE), comm.Get_size()), comm))
+def _check_and_count(local: list[dict[str, np.ndarray]], sources: list[RunSource], order: int,
+                     comm: mpi.Comm) -> tuple[tuple[np.ndarray, np.ndarray], str | None]:
+    """Objects per order-``order`` pixel (sparse), after checking every objectId on the rank that owns it.
+
+    Only ids, positions and codes travel. An objectId twice in one run, or at
+    another position in another run, is a problem named here: once it passes,
+    every row of an object has the same ``_healpix_29``, hence one partition.
+    """
+    light = {name: np.concatenate([columns[name] for columns in local]) for name in KEY_COLUMNS}
+    light["code"] = np.concatenate([np.full(len(columns["objectId"]), k, np.int16) for k, columns in enumerate(local)])
+    rows = _exchange(light, owner_ranks(light["objectId"], comm.Get_size()), comm)
+    order_of = np.lexsort((rows["code"], rows["objectId"]))
+    rows = {name: values[order_of] for name, values in rows.items()}
+    same = rows["objectId"][1:] == rows["objectId"][:-1]
+    twice = same & (rows["code"][1:] == rows["code"][:-1])
+    moved = same & ((rows["coord_ra"][1:] != rows["coord_ra"][:-1]) | (rows["coord_dec"][1:] != rows["coord_dec"][:-1]))
     problem = None
-    for source, columns in zip(sources, received):
-        ids, counts = np.unique(columns["objectId"], return_counts=True)
-        if (counts > 1).any():
-            problem = f"{source.folder}: objectId {int(ids[counts > 1][0])} appears {int(counts.max())} times " \
-                      f"in the run's pieces; publish needs one row per object"
-            break
-    mpi.agree(comm, problem)
+    if twice.any():
+        k = int(np.argmax(twice))
+        problem = f"{sources[rows['code'][k]].folder}: objectId {int(rows['objectId'][k])} appears more than once " \
+                  f"in the run's pieces ({int(twice.sum())} repeats here); publish needs one row per object"
+    elif moved.any():
+        k = int(np.argmax(moved))
+        problem = f"{sources[rows['code'][k + 1]].folder}: objectId {int(rows['objectId'][k])} is at another " \
+                  f"position than in {sources[rows['code'][k]].folder} ({int(moved.sum())} objects here): the runs " \
+                  f"read different catalogs"
+    first = np.ones(rows["objectId"].size, dtype=bool)
+    first[1:] = ~same
+    pixels, counts = np.unique(rows[hats_catalog.SPATIAL_INDEX][first] >> (2 * (29 - order)), return_counts=True)
+    return (pixels, counts), problem
+
+
+def _join(received: list[dict[str, np.ndarray]], sources: list[RunSource]) -> dict[str, np.ndarray]:
+    """The rows of one objectId, one per code, joined into one; a code absent for an object is masked."""
     all_ids = np.unique(np.concatenate([columns["objectId"] for columns in received]))
     joined: dict[str, np.ndarray] = {"objectId": all_ids}
     for source, columns in zip(sources, received):
@@ -303,19 +320,11 @@ def _join_by_pixel(local: list[dict[str, np.ndarray]], sources: list[RunSource],
                 joined[target] = np.zeros((all_ids.size, *values.shape[1:]), dtype=values.dtype)
             if target == name:
                 first = ~_any_present(joined, sources, source, name, at)
-                if name in ("coord_ra", "coord_dec") and problem is None:
-                    apart = np.abs(joined[target][at[~first]] - values[~first]) > POSITION_TOLERANCE_DEG
-                    if apart.any():
-                        problem = f"{source.folder}: objectId {int(all_ids[at[~first][apart][0]])} has another " \
-                                  f"{name} than in an earlier run ({int(apart.sum())} objects): the runs read " \
-                                  f"different catalogs"
                 joined[target][at[first]] = values[first]
                 if name not in KEY_COLUMNS:
                     joined.setdefault(f"{name}.present", np.zeros(all_ids.size, dtype=bool))[at] = True
             else:
                 joined[target][at] = values
-    mpi.agree(comm, problem)
-    joined[hats_catalog.SPATIAL_INDEX] = hats_catalog.spatial_index(joined["coord_ra"], joined["coord_dec"])
     return joined
 
 
@@ -338,11 +347,6 @@ def null_masks(sources: list[RunSource]) -> dict[str, str]:
         masks.update({f"{source.code}_{name}": f"{source.code}.present"
                       for name in (*POINT_COLUMNS, "flags", *(name for name, _ in pdf_fields(source)))})
     return masks
-
-
-def _pixel_counts(spatial: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """Objects per order-``order`` pixel, sparse: (pixels, counts)."""
-    return np.unique(spatial >> (2 * (29 - order)), return_counts=True)
 
 
 def _partition_plan(parts: list[tuple[np.ndarray, np.ndarray]], settings: PublishSettings,
