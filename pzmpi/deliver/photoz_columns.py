@@ -54,7 +54,7 @@ def _pack(pdfs, step, packed, maximum):  # pragma: no cover - compiled
         top = 0.0
         ok = True
         for j in range(nz):
-            p = pdfs[i, j]
+            p = np.float64(pdfs[i, j])
             if not np.isfinite(p):
                 ok = False
                 break
@@ -67,7 +67,7 @@ def _pack(pdfs, step, packed, maximum):  # pragma: no cover - compiled
         maximum[i] = top
         scale = PACKED_MAX / top / step
         for j in range(nz):
-            value = np.round(max(pdfs[i, j], 0.0) * scale) * step
+            value = np.round(max(np.float64(pdfs[i, j]), 0.0) * scale) * step
             packed[i, j] = min(value, PACKED_MAX)
 
 

@@ -26,7 +26,7 @@ def _summarize(pdfs, grid, levels, out, mass):  # pragma: no cover - compiled
         moment = 0.0
         ok = True
         for j in range(nz):
-            p = pdfs[i, j]
+            p = np.float64(pdfs[i, j])  # float32 PDFs are summed in float64, as if converted first
             if not np.isfinite(p):
                 ok = False
                 break
@@ -42,7 +42,7 @@ def _summarize(pdfs, grid, levels, out, mass):  # pragma: no cover - compiled
         out[i, 1] = moment / total
         cdf[0] = 0.0
         for j in range(1, nz):
-            cdf[j] = cdf[j - 1] + 0.5 * (pdfs[i, j] + pdfs[i, j - 1]) * (grid[j] - grid[j - 1])
+            cdf[j] = cdf[j - 1] + 0.5 * (np.float64(pdfs[i, j]) + np.float64(pdfs[i, j - 1])) * (grid[j] - grid[j - 1])
         norm = cdf[nz - 1]
         mass[i] = norm
         if norm <= 0.0:  # positive sum but no area: negative values cancel it
@@ -65,7 +65,9 @@ def summarize(pdfs: np.ndarray, grid: np.ndarray, levels: np.ndarray) -> tuple[n
     """
     out = np.empty((pdfs.shape[0], 2 + len(levels)))
     mass = np.empty(pdfs.shape[0])
-    _summarize(np.ascontiguousarray(pdfs, dtype=np.float64), np.asarray(grid, dtype=np.float64),
+    if pdfs.dtype != np.float32:  # float32 (stored PDFs) is read as it is; anything else as float64
+        pdfs = np.asarray(pdfs, dtype=np.float64)
+    _summarize(np.ascontiguousarray(pdfs), np.asarray(grid, dtype=np.float64),
                np.asarray(levels, dtype=np.float64), out, mass)
     return out, mass
 
