@@ -5,7 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pzmpi.compute.plan import InputFile, make_plan, split_into_pieces
+from pzmpi.compute.plan import (InputFile, in_listed_order, make_plan, plan_from_footers, read_footers, shares_of,
+                                split_into_pieces)
 from pzmpi.core.errors import ConfigError
 from pzmpi.core.sharding import assign_in_order, assign_pieces
 from pzmpi.io.catalog import list_input_files
@@ -95,3 +96,18 @@ def test_plan_sets_unreadable_files_aside_and_is_rank_count_independent(tmp_path
     assert plans[1].pieces == plans[2].pieces == plans[3].pieces
     assert [plans[3].rows_of(r) for r in range(3)] == [2000, 1000, 1000]
     assert '"rows_per_rank"' in plans[3].to_json()
+
+
+def test_footers_read_in_shares_give_the_plan_of_one_reader(tmp_path):
+    """What every rank of a run reads (``shares_of``), merged back (``in_listed_order``), is the serial plan."""
+    for k in range(7):
+        write_parquet(tmp_path / f"f{k}.parquet", 1000 + 100 * k, 500)
+    (tmp_path / "f3.parquet").write_bytes(b"PAR1 this is not parquet")
+    paths = list_input_files([str(tmp_path)])
+    serial = make_plan([str(tmp_path)], 4, max_rows_per_piece=1200)
+    for ranks in (1, 2, 3, 4, 9):
+        shares = [read_footers(share) for share in shares_of(paths, ranks)]
+        assert sum(len(share) for share in shares) == len(paths)
+        plan = plan_from_footers(paths, in_listed_order(shares), 4, max_rows_per_piece=1200)
+        assert plan == serial and plan.to_json() == serial.to_json()
+    assert list(serial.unreadable) == [str(tmp_path / "f3.parquet")]

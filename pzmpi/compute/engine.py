@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.compute import provenance
-from pzmpi.compute.plan import Piece, Plan, make_plan
+from pzmpi.compute.plan import InputFile, Piece, Plan, in_listed_order, plan_from_footers, read_footers, shares_of
 from pzmpi.compute.summary import (TOMOGRAPHIC_BIN, Layout, Summary, Totals, read_piece_summary, summary_layout,
                                    write_run_summary)
 from pzmpi.compute.summary import compile_kernel as compile_summary_kernel
@@ -31,7 +31,7 @@ from pzmpi.estimators.config import NONDETECTED_BANDS, Config
 from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.estimators.point_estimates import compile_kernel, point_estimates
-from pzmpi.io.catalog import iter_chunks
+from pzmpi.io.catalog import iter_chunks, list_input_files
 from pzmpi.io.pieces import PieceWriter, is_complete, write_index
 from pzmpi.photometry.magnitudes import compile_kernels
 
@@ -82,7 +82,9 @@ def run(config: Config, comm: mpi.Comm) -> int:
     paths = RunPaths(Path(config.output.folder))
 
     with timer.stage("plan"):
-        plan = mpi.broadcast_from_root(comm, lambda: _plan_on_root(config, size, paths))
+        listed = mpi.broadcast_from_root(comm, lambda: _list_on_root(config, paths))
+        footers = mpi.gather_to_root(comm, read_footers(shares_of(listed, size)[rank]))
+        plan = mpi.broadcast_from_root(comm, lambda: _plan_on_root(config, size, paths, listed, footers))
     _log_to_run_folder(paths, comm)
     if rank == mpi.ROOT:
         log.info("plan: %d pieces, %s objects on %d ranks (%s rows per rank at most); %d unreadable file(s)",
@@ -139,12 +141,21 @@ def run(config: Config, comm: mpi.Comm) -> int:
     return mpi.broadcast(comm, status)
 
 
-def _plan_on_root(config: Config, size: int, paths: RunPaths) -> Plan:
-    plan = make_plan(config.input.paths, size, config.run.max_rows_per_piece)
+def _list_on_root(config: Config, paths: RunPaths) -> list[str]:
+    """The input files, listed once (a glob on every rank would be as many metadata storms)."""
+    listed = list_input_files(config.input.paths)
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
         leftover.unlink()
+    return listed
+
+
+def _plan_on_root(config: Config, size: int, paths: RunPaths, listed: list[str],
+                  footers: list[list[InputFile | str]] | None) -> Plan:
+    """The plan from every rank's footers (the same plan whatever the number of ranks), written to the run folder."""
+    assert footers is not None
+    plan = plan_from_footers(listed, in_listed_order(footers), size, config.run.max_rows_per_piece)
     write_text_atomically(paths.plan, plan.to_json())
     write_text_atomically(paths.root / "config.toml", config.text)
     return plan

@@ -1,12 +1,15 @@
 """Planning: which rows of which file each rank processes, and where each result goes.
 
-The master lists the input files and reads only their parquet footers.  Files
-are cut into *pieces* (whole row groups, at most ``max_rows_per_piece`` rows
-unless one row group is larger); each piece becomes one output file.  The
-pieces depend only on the inputs and that setting, never on the number of
-ranks, so outputs are identical whatever the world size.  Pieces are then
-assigned to ranks by longest-processing-time-first on their row counts, which
-balances rows per rank without regard to how the files happen to be sized.
+The root lists the input files; every rank reads the parquet footers of its
+share of them (``read_footers``), and the root makes the plan from all the
+footers (``plan_from_footers``), so that planning a run of many files costs
+each rank only its share of the footer reads.  Files are cut into *pieces*
+(whole row groups, at most ``max_rows_per_piece`` rows unless one row group
+is larger); each piece becomes one output file.  The pieces depend only on
+the inputs and that setting, never on the number of ranks, so outputs are
+identical whatever the world size.  Pieces are then assigned to ranks by
+longest-processing-time-first on their row counts, which balances rows per
+rank without regard to how the files happen to be sized.
 """
 
 from __future__ import annotations
@@ -122,15 +125,35 @@ def _row_group_ranges(row_group_rows: tuple[int, ...], limit: int) -> list[tuple
     return ranges
 
 
-def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
-    """List the inputs, read their footers and assign their pieces; unreadable files are set aside."""
-    files: list[InputFile] = []
-    unreadable: dict[str, str] = {}
-    for path in list_input_files(specs):
+def read_footers(paths: list[str]) -> list[InputFile | str]:
+    """Each file's footer, or the error that names why it cannot be read."""
+    footers: list[InputFile | str] = []
+    for path in paths:
         try:
-            files.append(read_footer(path))
+            footers.append(read_footer(path))
         except InputFileError as error:
-            unreadable[path] = str(error)
+            footers.append(str(error))
+    return footers
+
+
+def shares_of(paths: list[str], n_ranks: int) -> list[list[str]]:
+    """The files whose footers each rank reads: every ``n_ranks``-th, so that a folder's files spread out."""
+    return [paths[rank::n_ranks] for rank in range(n_ranks)]
+
+
+def in_listed_order(shares: list[list[InputFile | str]]) -> list[InputFile | str]:
+    """The footers read by ``shares_of``'s shares, back in the order the files were listed."""
+    merged: list[InputFile | str] = []
+    for position in range(max((len(share) for share in shares), default=0)):
+        merged += [share[position] for share in shares if position < len(share)]
+    return merged
+
+
+def plan_from_footers(paths: list[str], footers: list[InputFile | str], n_ranks: int,
+                      max_rows_per_piece: int) -> Plan:
+    """Cut the readable files into pieces and assign them; unreadable files are set aside with their error."""
+    files = [footer for footer in footers if isinstance(footer, InputFile)]
+    unreadable = {path: footer for path, footer in zip(paths, footers) if isinstance(footer, str)}
     pieces = split_into_pieces(files, max_rows_per_piece)
     names: dict[str, str] = {}
     for piece in pieces:
@@ -140,3 +163,9 @@ def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
                               "rename one of them")
     assignment = assign_pieces([p.num_rows for p in pieces], n_ranks)
     return Plan(n_ranks=n_ranks, pieces=pieces, assignment=assignment, unreadable=unreadable)
+
+
+def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
+    """The plan of one process that reads every footer itself (the reference the distributed plan equals)."""
+    paths = list_input_files(specs)
+    return plan_from_footers(paths, read_footers(paths), n_ranks, max_rows_per_piece)
