@@ -14,6 +14,10 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     synthetic.add_argument("--files", type=int, default=4, help="number of files, one tract each (default 4)")
     synthetic.add_argument("--rows", type=int, default=100000, help="rows per file (default 100,000)")
     synthetic.add_argument("--seed", type=int, default=0)
+    synthetic.add_argument("--photometry", choices=("random", "dc2"), default="random",
+                           help="'random': random magnitudes, --rows per file; 'dc2': RAIL's DC2 objects with "
+                                "true redshifts, in catalog/, with spectra.parquet and truth.parquet (a release "
+                                "to run end to end)")
     synthetic.set_defaults(handler=synthetic_command)
 
     sample = commands.add_parser("sample", help="write the demo catalog (RAIL's DC2 sample as nJy parquet)")
@@ -36,6 +40,13 @@ def sample_command(args: argparse.Namespace, command: str) -> int:
 
 
 def synthetic_command(args: argparse.Namespace, command: str) -> int:
+    if args.photometry == "dc2":
+        from pzmpi.datasets.dc2_release import write_release
+
+        written = write_release(Path(args.out_dir), args.style, args.files, args.seed)
+        print(f"pzmpi: a {args.style}-style release of RAIL's DC2 objects: catalog {written['catalog']}, spectra "
+              f"{written['spectra']}, true redshifts {written['truth']}")
+        return 0
     from pzmpi.datasets.synthetic import write_catalog
 
     paths = write_catalog(Path(args.out_dir), args.style, args.files, args.rows, args.seed)
