@@ -247,3 +247,22 @@ def test_runs_of_different_catalogs_are_refused_with_an_object_named(runs, tmp_p
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.count("is at another position than in") == 1 and str(moved) in result.stderr
     assert not (tmp_path / "t").exists()
+
+
+def test_an_incomplete_run_is_refused_unless_allowed_and_then_its_objects_have_null_columns(runs, tmp_path):
+    partial = tmp_path / "run-bpz"
+    shutil.copytree(runs / "run-bpz", partial)
+    missing = sorted((partial / "pieces").glob("*.hdf5"))[1]
+    with h5py.File(missing, "r") as handle:
+        lost = set(handle["ancil/objectId"][:].tolist())
+    missing.unlink()
+    arguments = ["publish", str(partial), str(runs / "run-gpz"), "--out", str(tmp_path / "t"), "--max-rows", "3000"]
+    refused = run_pzmpi(arguments, ranks=2)
+    assert refused.returncode == 2 and "1 of 4 pieces have no file" in refused.stderr, refused.stderr
+    allowed = run_pzmpi([*arguments, "--allow-incomplete"], ranks=2)
+    assert allowed.returncode == 0, allowed.stderr
+    table = pq.read_table(tmp_path / "t" / "object_photoz" / "dataset",
+                          columns=["objectId", "bpz_z_mode", "bpz_pdf_packed", "gpz_z_mode"]).to_pandas()
+    assert len(table) == 20449 and table["objectId"].is_unique and table["gpz_z_mode"].notna().all()
+    without = set(table.loc[table["bpz_z_mode"].isna(), "objectId"])
+    assert without == lost and table.loc[table["bpz_z_mode"].isna(), "bpz_pdf_packed"].isna().all()
