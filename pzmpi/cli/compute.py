@@ -53,7 +53,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
         from pzmpi.compute import engine
 
         assert config is not None
-        return engine.run(config, comm)
+        return engine.run(config, comm, command)
 
     return agree_then_run(comm, problem, run_engine)  # a file one node cannot see must not leave the others waiting
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from pzmpi.cli.common import agree_then_run
 from pzmpi.core.threads import pin_threads
@@ -12,7 +13,8 @@ from pzmpi.core.threads import pin_threads
 def add_commands(commands: argparse._SubParsersAction) -> None:
     publish = commands.add_parser("publish", help="finished runs, one per code, as one HATS catalog keyed by "
                                                   "objectId, for lsdb (launch with mpiexec/srun; docs/publish.md)")
-    publish.add_argument("runs", nargs="+", help="run folders, one per code")
+    publish.add_argument("runs", nargs="*", help="run folders, one per code (default, with --release: the newest "
+                                                 "run of each code in the release's record)")
     publish.add_argument("--out", required=True, help="the collection's folder (replaced when it exists)")
     publish.add_argument("--name", default="object_photoz", help="the catalog's name (default: object_photoz, "
                                                                   "as Rubin's DP1 table)")
@@ -26,17 +28,21 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                               "packed_interp); default 256 for lephare, 128 for the others (bench/compact_pdfs.py)")
     publish.add_argument("--allow-incomplete", action="store_true", help="publish runs with failed pieces; their "
                                                                          "objects lack that code's columns")
+    add_release_options(publish, "the release whose runs to publish (when none are named); the table is entered "
+                                 "in its record")
     publish.set_defaults(handler=publish_command)
 
     package = commands.add_parser("package", help="the delivery folder: table, full PDFs, reports, metadata, "
                                                   "MANIFEST.sha256 (launch with mpiexec/srun; docs/package.md)")
-    package.add_argument("runs", nargs="+", help="the run folder of each code in the table")
-    package.add_argument("--table", required=True, help="the folder 'pzmpi publish' wrote")
+    package.add_argument("runs", nargs="*", help="the run folder of each code in the table (default, with "
+                                                 "--release: the runs of its newest table)")
+    package.add_argument("--table", default="", help="the folder 'pzmpi publish' wrote (default, with --release: "
+                                                     "its newest table)")
     package.add_argument("--out", required=True, help="the package's folder (an older package there is replaced)")
     package.add_argument("--reports", nargs="*", default=[], help="more report folders to include (pzmpi evaluate's)")
-    package.add_argument("--release", default="", help="the release whose Stage I provenance and training sets "
-                                                       "go into metadata.json")
-    package.add_argument("--releases", help="where releases live (default: $PZMPI_RELEASES, else ./releases)")
+    add_release_options(package, "the release whose Stage I provenance and training sets go into metadata.json, "
+                                 "whose newest table is packaged when none is named, and whose record gets the "
+                                 "package")
     package.set_defaults(handler=package_command)
 
     verify = commands.add_parser("verify-package", help="check a delivery package: checksums, files, the table's "
@@ -45,7 +51,27 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     verify.add_argument("--catalog", nargs="*", default=[], help="the release's skinny or Object catalog files: "
                                                                  "every objectId must be in the table once")
     verify.add_argument("--id-column", default="objectId", help="the catalog's id column (default objectId)")
+    add_release_options(verify, "check the objectIds against this release's newest skinny table (in place of "
+                                "--catalog)")
     verify.set_defaults(handler=verify_package_command)
+
+
+def add_release_options(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument("--release", default="", help=meaning)
+    parser.add_argument("--releases", help="where releases live (default: $PZMPI_RELEASES, else ./releases)")
+
+
+def open_release(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The release ``--release`` names (None without it), or the problem that names why it cannot be opened."""
+    from pzmpi.core.errors import ConfigError
+    from pzmpi.core.release import Release, releases_root
+
+    if not args.release:
+        return None, None
+    try:
+        return Release.open(releases_root(args.releases), args.release), None
+    except ConfigError as error:
+        return None, str(error)
 
 
 def publish_command(args: argparse.Namespace, command: str) -> int:
@@ -65,6 +91,8 @@ def publish_command(args: argparse.Namespace, command: str) -> int:
     pin_threads(1)
     from pzmpi.core import mpi
 
+    release, trouble = open_release(args)
+    problem = problem or trouble
     comm = mpi.world()
 
     def publish() -> int:
@@ -72,7 +100,8 @@ def publish_command(args: argparse.Namespace, command: str) -> int:
 
         settings = PublishSettings(runs=[Path(r) for r in args.runs], out=Path(args.out), name=args.name,
                                    max_rows=args.max_rows, order=args.order, like=args.like,
-                                   pdf_levels=levels, allow_incomplete=args.allow_incomplete)
+                                   pdf_levels=levels, allow_incomplete=args.allow_incomplete, release=release,
+                                   command=command)
         return run(settings, comm)
 
     return agree_then_run(comm, problem, publish)
@@ -81,21 +110,29 @@ def publish_command(args: argparse.Namespace, command: str) -> int:
 def package_command(args: argparse.Namespace, command: str) -> int:
     pin_threads(1)
     from pzmpi.core import mpi
-    from pzmpi.core.errors import ConfigError
-    from pzmpi.core.release import Release, releases_root
 
-    release, problem = None, None
-    try:
-        release = Release.open(releases_root(args.releases), args.release) if args.release else None
-    except ConfigError as error:
-        problem = str(error)
+    release, problem = open_release(args)
+    table, runs = Path(args.table) if args.table else None, [Path(r) for r in args.runs]
+    if problem is None and table is None:
+        if release is None:
+            problem = "name the table (--table) or its release (--release)"
+        else:
+            from pzmpi.core.errors import ConfigError
+            from pzmpi.core.release import latest
+
+            try:
+                newest = latest(release, "tables", "published table", f"run 'pzmpi publish --release {release.name}'")
+                table, runs = Path(newest["folder"]), runs or [Path(run) for run in newest["runs"]]
+            except ConfigError as error:
+                problem = str(error)
     comm = mpi.world()
 
     def package() -> int:
         from pzmpi.deliver.package import PackageSettings, run
 
-        settings = PackageSettings(out=Path(args.out), table=Path(args.table), runs=[Path(r) for r in args.runs],
-                                   reports=[Path(r) for r in args.reports], release=release)
+        assert table is not None
+        settings = PackageSettings(out=Path(args.out), table=table, runs=runs,
+                                   reports=[Path(r) for r in args.reports], release=release, command=command)
         return run(settings, comm)
 
     return agree_then_run(comm, problem, package)
@@ -105,11 +142,21 @@ def verify_package_command(args: argparse.Namespace, command: str) -> int:
     pin_threads(1)
     from pzmpi.core import mpi
 
+    release, problem = open_release(args)
+    catalog = list(args.catalog)
+    if release is not None and not catalog:
+        from pzmpi.core.errors import ConfigError
+        from pzmpi.core.release import latest_skinny_files
+
+        try:
+            catalog = latest_skinny_files(release)
+        except ConfigError as error:
+            problem = str(error)
     comm = mpi.world()
 
     def verify() -> int:
         from pzmpi.deliver.verify_package import VerifySettings, run
 
-        return run(VerifySettings(folder=Path(args.folder), catalog=args.catalog, id_column=args.id_column), comm)
+        return run(VerifySettings(folder=Path(args.folder), catalog=catalog, id_column=args.id_column), comm)
 
-    return agree_then_run(comm, None, verify)
+    return agree_then_run(comm, problem, verify)

@@ -25,6 +25,7 @@ from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
 from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
+from pzmpi.core.release import release_of_inputs
 from pzmpi.core.runtime import settle_process
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
 from pzmpi.estimators.config import NONDETECTED_BANDS, Config
@@ -74,8 +75,12 @@ class RunPaths:
         return self.root / "run.json"
 
 
-def run(config: Config, comm: mpi.Comm) -> int:
-    """Process the whole catalog; returns the job's exit status (same on every rank)."""
+def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
+    """Process the whole catalog; returns the job's exit status (same on every rank).
+
+    When the inputs are a release's skinny table, the finished run is entered in
+    the release's record (``runs``), where ``pzmpi publish --release`` finds it.
+    """
     start = time.perf_counter()
     timer = StageTimer(origin=start)
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -138,7 +143,25 @@ def run(config: Config, comm: mpi.Comm) -> int:
             write_run_summary(paths.summary, merged, {"estimator": config.estimator.name,
                                                       "result_key": attrs["result_key"]})
         status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start)
+        _register_in_release(config, plan, paths, attrs, status, command)
     return mpi.broadcast(comm, status)
+
+
+def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dict[str, Any], status: int,
+                         command: str) -> None:
+    """Enter the run in the record of the release its inputs come from (a skinny table), if any."""
+    release = release_of_inputs([piece.path for piece in plan.pieces] + list(plan.unreadable))
+    if release is None:
+        return
+    code = config.estimator.name.rsplit(".", 1)[-1].lower()
+    entry = {"code": code, "folder": str(paths.root.absolute()), "result_key": attrs["result_key"],
+             "model_file": str(config.estimator.model), "model_sha256": attrs["model_sha256"], "config": config.text,
+             "config_sha256": attrs["config_sha256"],
+             "rows": plan.total_rows, "complete": status == EXIT_OK}
+    release.log(command or f"pzmpi run ({code})", {"run": entry["folder"], "code": code, "rows": entry["rows"],
+                                                    "complete": entry["complete"]},
+                section="runs", entry=entry, replacing="folder")
+    log.info("entered in release %s's record", release.name)
 
 
 def _list_on_root(config: Config, paths: RunPaths) -> list[str]:

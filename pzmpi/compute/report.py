@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from pzmpi.compute.summary import DIAGNOSTICS, UNASSIGNED, WIDTH_BINS, read_run_summary
 from pzmpi.core.errors import ConfigError
 from pzmpi.core.files import write_bytes_atomically
-from pzmpi.core.release import Release
+from pzmpi.core.release import Release, skinny_manifest_of
 from pzmpi.core.reports import escape, finite_or_none, image, page, table, value, write_report
 from pzmpi.estimators.config import Config, load_run_config
 from pzmpi.estimators.model_info import describe_model
@@ -41,12 +41,11 @@ TOMOGRAPHY_TABLE = "tomography.parquet"
 
 def stage1_provenance(inputs: list[str]) -> dict[str, Any] | None:
     """The release the inputs were made from, when they are a skinny table (a manifest.json beside them)."""
-    folders = sorted({str(Path(path).parent) for path in inputs})
-    manifests = [Path(folder) / "manifest.json" for folder in folders if (Path(folder) / "manifest.json").is_file()]
-    if not manifests:
+    skinny = skinny_manifest_of(inputs)
+    if skinny is None:
         return None
-    manifest = json.loads(manifests[0].read_text())
-    found: dict[str, Any] = {"skinny_manifest": str(manifests[0]), "skinny_result_key": manifest.get("result_key"),
+    path, manifest = skinny
+    found: dict[str, Any] = {"skinny_manifest": str(path), "skinny_result_key": manifest.get("result_key"),
                              "skinny_rows": manifest.get("rows"), "release": manifest.get("release")}
     if manifest.get("release") and manifest.get("releases_root"):
         try:

@@ -131,6 +131,43 @@ class Release:
         return entry
 
 
+SKINNY_MANIFEST = "manifest.json"  # beside every skinny table's files, naming its release
+
+
+def skinny_manifest_of(inputs: list[str]) -> tuple[Path, dict[str, Any]] | None:
+    """The skinny-table manifest beside ``inputs`` (the first of their folders that has one), read."""
+    for folder in sorted({str(Path(path).parent) for path in inputs}):
+        manifest = Path(folder) / SKINNY_MANIFEST
+        if manifest.is_file():
+            return manifest, json.loads(manifest.read_text())
+    return None
+
+
+def release_of_inputs(inputs: list[str]) -> Release | None:
+    """The release a stage's inputs were made from, when they are one of its skinny tables; else None."""
+    found = skinny_manifest_of(inputs)
+    if found is None or not (found[1].get("release") and found[1].get("releases_root")):
+        return None
+    try:
+        return Release.open(Path(found[1]["releases_root"]), found[1]["release"])
+    except ConfigError:
+        return None
+
+
+def latest(release: Release, section: str, what: str, step: str) -> dict[str, Any]:
+    """The newest entry of ``section``; a ConfigError naming the ``step`` that makes one when there is none."""
+    entries = release.record.get(section, [])
+    if not entries:
+        raise ConfigError(f"release {release.name!r} has no {what} yet: {step} first")
+    return entries[-1]
+
+
+def latest_skinny_files(release: Release) -> list[str]:
+    """The files of the release's newest skinny table."""
+    table = latest(release, "skinny_tables", "skinny table", f"run 'pzmpi skinny {release.name} SKINNY.toml'")
+    return [str(Path(table["output_folder"]) / entry["name"]) for entry in table["files"]]
+
+
 def format_release(record: dict[str, Any]) -> str:
     """The record as a human-readable summary (``pzmpi release show``)."""
     files = record["files"]

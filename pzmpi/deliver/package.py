@@ -52,6 +52,7 @@ class PackageSettings:
     runs: list[Path]
     reports: list[Path]
     release: Release | None
+    command: str = ""
 
 
 def run(settings: PackageSettings, comm: mpi.Comm) -> int:
@@ -85,6 +86,11 @@ def run(settings: PackageSettings, comm: mpi.Comm) -> int:
         assert gathered is not None
         every = {path: digest for share in gathered for path, digest in share.items()}
         write_text_atomically(settings.out / MANIFEST, "".join(f"{every[path]}  {path}\n" for path in sorted(every)))
+        if settings.release is not None:
+            entry = {"folder": str(settings.out.absolute()), "table": str(settings.table.absolute()),
+                     "files": len(files), "manifest_sha256": sha256_of_file(settings.out / MANIFEST)}
+            settings.release.log(settings.command, {"package": entry["folder"], "files": len(files)},
+                                 section="packages", entry=entry, replacing="folder")
         total = sum((settings.out / path).stat().st_size for path in files)
         print(f"pzmpi: package {settings.out}: {len(files)} files, {total / 1e6:,.1f} MB, "
               f"{MANIFEST} written ({time.perf_counter() - start:.1f} s)")

@@ -38,7 +38,9 @@ import numpy as np
 import pyarrow as pa
 
 from pzmpi.core import mpi
+from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError, InputFileError
+from pzmpi.core.release import Release, latest
 from pzmpi.core.sharding import assign_pieces, owner_ranks
 from pzmpi.core.versions import package_versions
 from pzmpi.deliver import hats_catalog
@@ -68,6 +70,8 @@ class PublishSettings:
     like: str
     pdf_levels: dict[str, int]  # code -> levels of its compact PDF, for codes not in DEFAULT_PDF_LEVELS' way
     allow_incomplete: bool
+    release: Release | None = None  # runs come from its record when none are named; the table is entered in it
+    command: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,10 +90,23 @@ class RunSource:
     gaussian: bool  # the pieces keep the code's own Gaussian (GPz's loc and scale): the compact PDF is that
 
 
+def runs_of_release(release: Release) -> list[Path]:
+    """The newest run of each code in the release's record, in the order the codes were first run."""
+    latest(release, "runs", "run", f"run 'pzmpi run' on one of its skinny tables (release {release.name})")
+    newest: dict[str, Path] = {}
+    for entry in release.record["runs"]:
+        newest.pop(entry["code"], None)
+        newest[entry["code"]] = Path(entry["folder"])
+    return list(newest.values())
+
+
 def open_runs(settings: PublishSettings) -> list[RunSource]:
     """Every run, checked before any work; a ConfigError names the run and what is wrong."""
     sources: list[RunSource] = []
-    for folder in settings.runs:
+    folders = settings.runs or (runs_of_release(settings.release) if settings.release else [])
+    if not folders:
+        raise ConfigError("name the run folders to publish, or --release NAME to publish its runs")
+    for folder in folders:
         config = load_run_config(folder)
         code = config.estimator.name.rsplit(".", 1)[-1].lower()
         if any(source.code == code for source in sources):
@@ -458,6 +475,13 @@ def _finish_on_root(settings: PublishSettings, sources: list[RunSource], schema:
     if not hats_catalog.is_valid_collection(temp):
         raise RuntimeError(f"{temp}: the hats library does not validate the catalog pzmpi wrote")
     hats_catalog.replace_folder(temp, settings.out)
+    if settings.release is not None:
+        metadata = settings.out / settings.name / "dataset" / "_metadata"
+        entry = {"folder": str(settings.out.absolute()), "name": settings.name, "rows": rows,
+                 "codes": [source.code for source in sources], "runs": [str(s.folder.absolute()) for s in sources],
+                 "partitions": len(footers), "metadata_sha256": sha256_of_file(metadata)}
+        settings.release.log(settings.command, {"table": entry["folder"], "rows": rows, "codes": entry["codes"]},
+                             section="tables", entry=entry, replacing="folder")
     log.info("published %s objects of %s in %d partitions: %s (%.1f s)", f"{rows:,}",
              ", ".join(source.code for source in sources), len(footers), settings.out, elapsed)
     print(f"pzmpi: published {rows:,} objects of {', '.join(s.code for s in sources)} in {len(footers)} "

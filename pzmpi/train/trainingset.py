@@ -35,7 +35,7 @@ from pzmpi.core import mpi
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError, InputFileError
 from pzmpi.core.files import write_bytes_atomically, write_text_atomically
-from pzmpi.core.release import Release, releases_root
+from pzmpi.core.release import Release, latest_skinny_files, releases_root
 from pzmpi.core.sharding import assign_pieces, owner_ranks
 from pzmpi.io.catalog import CatalogFile, list_input_files
 from pzmpi.photometry.bands import ZP_NJY
@@ -81,11 +81,10 @@ def photometry_source(config: TrainingSetConfig) -> Photometry:
     release_name = settings["release"] or None
     if release_name:
         release = Release.open(releases_root(settings["releases"] or None), release_name)
-        if not release.record["skinny_tables"]:
-            raise ConfigError(f"{config.source}: release {release_name!r} has no skinny table: run "
-                              f"'pzmpi skinny {release_name} SKINNY.toml' first")
-        table = release.record["skinny_tables"][-1]
-        files = [str(Path(table["output_folder"]) / entry["name"]) for entry in table["files"]]
+        try:
+            files = latest_skinny_files(release)
+        except ConfigError as error:
+            raise ConfigError(f"{config.source}: {error}") from None
     else:
         files = list_input_files(settings["paths"])
     rows = []
