@@ -9,9 +9,10 @@ and its objectId index. hats-import (its own pipeline, a local Dask cluster of
 one single-threaded worker, timed from the cluster's start) only partitions
 rows that are already made: the rows of pzmpi's own table, written first as
 flat parquet files, one per run piece. It builds no index. Prints rows/s for
-both and the ratio; the target is at least 2. Last, it writes pzmpi's table
-again at zstd levels 3, 9 (pzmpi's) and 15 (hats's default) and prints the
-bytes per object per code and the time each took.
+both and the ratio; the target is at least 2. Then it prints the bytes on
+disk of pzmpi's partitions per object per code, and per group of columns;
+last, it writes pzmpi's table again at zstd levels 3, 9 (pzmpi's) and 15
+(hats's default) and prints the bytes per object per code and the time each took.
 """
 
 from __future__ import annotations
@@ -65,6 +66,27 @@ def publish_with_hats_import(input_dir: Path, work: Path, max_rows: int, order: 
     return time.perf_counter() - start
 
 
+def table_bytes(table: Path, codes: list[str]) -> None:
+    """Bytes on disk of the published partitions per object per code, and per group of columns per object."""
+    files = sorted((table / "object_photoz" / "dataset").glob("Norder=*/Dir=*/*.parquet"))
+    rows = sum(pq.read_metadata(path).num_rows for path in files)
+    groups: dict[str, int] = {}
+    for path in files:
+        metadata = pq.read_metadata(path)
+        for group in range(metadata.num_row_groups):
+            for column in range(metadata.num_columns):
+                chunk = metadata.row_group(group).column(column)
+                name = chunk.path_in_schema.split(".")[0]
+                code = next((c for c in codes if name.startswith(f"{c}_")), "")
+                kind = "keys" if not code else "pdf" if "_pdf_" in name else "flags" if name.endswith("_flags") \
+                    else "points"
+                groups[f"{code} {kind}".strip()] = groups.get(f"{code} {kind}".strip(), 0) + chunk.total_compressed_size
+    total = sum(path.stat().st_size for path in files)
+    print(f"table: {total / rows / len(codes):.1f} bytes/object/code on disk ({len(files)} partitions); "
+          "bytes/object per group of columns:")
+    print("  " + ", ".join(f"{group} {size / rows:.1f}" for group, size in groups.items()))
+
+
 def compression_levels(table: Path, codes: int) -> None:
     """The published rows written again at a few zstd levels: bytes per object per code, and seconds."""
     rows = pq.read_table(table / "object_photoz" / "dataset")
@@ -98,6 +120,8 @@ def main() -> None:
     print(f"pzmpi publish  {pzmpi_seconds:7.2f} s  {rows / pzmpi_seconds:10,.0f} rows/s  (from the runs' PDFs)")
     print(f"hats-import    {hats_seconds:7.2f} s  {rows / hats_seconds:10,.0f} rows/s  (from finished rows)")
     print(f"ratio          {hats_seconds / pzmpi_seconds:7.2f}  (target: at least 2)")
+    codes = pq.read_schema(args.work / "pzmpi" / "object_photoz" / "dataset" / "_common_metadata").names
+    table_bytes(args.work / "pzmpi", sorted({name.split("_")[0] for name in codes if name.endswith("_flags")}))
     compression_levels(args.work / "pzmpi", len(args.runs))
 
 

@@ -52,6 +52,7 @@ def test_defaults_and_relative_paths(tmp_path):
     ("[cleaning]\nmag_limits = { u = 'deep' }\n", "'cleaning.mag_limits' has no number for band(s) u"),
     ("[estimator]\nzmin = 3.0\n", "'estimator.zmax'"),
     ("[input]\nmagnitude_column = 'mag_{band}'\n", "exactly one of 'input.flux_column'"),
+    ("[output]\ncarry_columns = ['objectId']\n", "'output.carry_columns' ['objectId'] would overwrite"),
 ])
 def test_mistakes_name_the_key_and_file(tmp_path, extra, message):
     text = VALID
@@ -64,6 +65,14 @@ def test_mistakes_name_the_key_and_file(tmp_path, extra, message):
         load_config(write(tmp_path, text))
     assert message in str(error.value)
     assert "run.toml" in str(error.value)
+
+
+def test_equal_count_tomography_needs_its_point_estimate_stored(tmp_path):
+    text = VALID.replace("[output]\n", "[output]\npoint_estimates = ['zmode']\n", 1)
+    text += "[summary]\ntomography = 'equal_count'\npoint_estimate = 'zmedian'\n"
+    with pytest.raises(ConfigError, match="must be among 'output.point_estimates' for equal-count tomography"):
+        load_config(write(tmp_path, text))
+    load_config(write(tmp_path, text.replace("point_estimate = 'zmedian'", "point_estimate = 'zmode'")))
 
 
 def test_missing_required_key(tmp_path):

@@ -5,8 +5,6 @@ the step it needs."""
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -17,33 +15,27 @@ from pzmpi.datasets.dc2_release import write_release
 pytestmark = pytest.mark.mpi
 
 
-def pzmpi_in(folder: Path, args: list[str], ranks: int = 2):
-    os.environ["PZMPI_RELEASES"] = str(folder / "releases")  # inherited by the mpiexec that run_pzmpi launches
-    try:
-        return run_pzmpi(args, ranks=ranks, cwd=folder)
-    finally:
-        del os.environ["PZMPI_RELEASES"]
-
-
-def test_each_stage_finds_its_input_in_the_release_record(tmp_path, models):
+def test_each_stage_finds_its_input_in_the_release_record(tmp_path, models, monkeypatch):
+    monkeypatch.setenv("PZMPI_RELEASES", str(tmp_path / "releases"))  # inherited by the mpiexec run_pzmpi launches
     written = write_release(tmp_path, "dp1", n_files=2)
-    assert pzmpi_in(tmp_path, ["release", "init", "r", "--catalog", str(written["catalog"])]).returncode == 0
-    early = pzmpi_in(tmp_path, ["publish", "--release", "r", "--out", "photoz"])
+    init = run_pzmpi(["release", "init", "r", "--catalog", str(written["catalog"])], ranks=2, cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    early = run_pzmpi(["publish", "--release", "r", "--out", "photoz"], ranks=2, cwd=tmp_path)
     assert early.returncode == 2 and early.stderr.count("has no run yet: run 'pzmpi run'") == 1, early.stderr
     skinny = write_config(tmp_path / "skinny.toml", input={"preset": "dp1"}, output={"folder": "skinny"})
-    assert pzmpi_in(tmp_path, ["skinny", "r", str(skinny)]).returncode == 0
+    assert run_pzmpi(["skinny", "r", str(skinny)], ranks=2, cwd=tmp_path).returncode == 0
     config = write_config(tmp_path / "bpz.toml",
                           input={"paths": "skinny", "magnitude_column": "mag_{band}",
                                  "magnitude_error_column": "magerr_{band}"},
                           estimator={"name": "bpz", "model": str(models["bpz"])}, output={"folder": "run-bpz"})
-    run = pzmpi_in(tmp_path, ["run", str(config)])
+    run = run_pzmpi(["run", str(config)], ranks=2, cwd=tmp_path)
     assert run.returncode == 0 and "entered in release r's record" in run.stdout, run.stderr
-    early = pzmpi_in(tmp_path, ["package", "--release", "r", "--out", "delivery"])
+    early = run_pzmpi(["package", "--release", "r", "--out", "delivery"], ranks=2, cwd=tmp_path)
     assert early.returncode == 2 and early.stderr.count("has no published table yet: run 'pzmpi publish") == 1
     for step in (["publish", "--release", "r", "--out", "photoz", "--max-rows", "5000"],
                  ["package", "--release", "r", "--out", "delivery"],
                  ["verify-package", "delivery", "--release", "r"]):
-        result = pzmpi_in(tmp_path, step)
+        result = run_pzmpi(step, ranks=2, cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
     published = pq.read_table(tmp_path / "photoz" / "object_photoz" / "dataset", columns=["objectId"]).to_pandas()
     catalog = pq.read_table(written["catalog"], columns=["objectId"]).to_pandas()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pzmpi.cli.common import add_overrides, agree_then_run, usage_error
 from pzmpi.core.errors import ConfigError, InputFileError
@@ -68,49 +70,40 @@ def train_command(args: argparse.Namespace, command: str) -> int:
 
 
 def evaluate_command(args: argparse.Namespace, command: str) -> int:
-    """Every rank reads the configuration, so all fail alike; rank 0 alone prints."""
     from pzmpi.train.evaluate_config import load_evaluate_config
 
-    config, problem = None, None
-    try:
-        config = load_evaluate_config(args.config, args.overrides)
-    except ConfigError as error:
-        problem = str(error)
-    pin_threads(1)
-    from pzmpi.core import mpi
-
-    comm = mpi.world()
-
-    def validate() -> int:
+    def validate(config: Any, comm: Any) -> int:
         from pzmpi.train import evaluate
 
-        assert config is not None
         return evaluate.run(config, comm, command)
 
-    return agree_then_run(comm, problem, validate)
+    return _run_configured(args, load_evaluate_config, validate)
 
 
 def training_set_command(args: argparse.Namespace, command: str) -> int:
-    """Every rank reads the configuration, so all fail alike; rank 0 alone prints."""
     from pzmpi.train.trainingset_config import load_training_set_config
 
+    def make(config: Any, comm: Any) -> int:
+        from pzmpi.train import trainingset
+
+        return trainingset.run(config, comm, command)
+
+    return _run_configured(args, load_training_set_config, make)
+
+
+def _run_configured(args: argparse.Namespace, load: Callable[[str, list[str]], Any],
+                    job: Callable[[Any, Any], int]) -> int:
+    """Every rank reads the configuration, so all fail alike; rank 0 alone prints. Then ``job(config, comm)``."""
     config, problem = None, None
     try:
-        config = load_training_set_config(args.config, args.overrides)
+        config = load(args.config, args.overrides)
     except ConfigError as error:
         problem = str(error)
     pin_threads(1)
     from pzmpi.core import mpi
 
     comm = mpi.world()
-
-    def make() -> int:
-        from pzmpi.train import trainingset
-
-        assert config is not None
-        return trainingset.run(config, comm, command)
-
-    return agree_then_run(comm, problem, make)
+    return agree_then_run(comm, problem, lambda: job(config, comm))
 
 
 def pzserver_export_command(args: argparse.Namespace, command: str) -> int:

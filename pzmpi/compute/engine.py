@@ -27,6 +27,7 @@ from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
 from pzmpi.core.release import release_of_inputs
 from pzmpi.core.runtime import settle_process
+from pzmpi.estimators import estimator_code
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
 from pzmpi.estimators.config import NONDETECTED_BANDS, Config
 from pzmpi.estimators.factory import make_estimator
@@ -153,7 +154,7 @@ def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dic
     release = release_of_inputs([piece.path for piece in plan.pieces] + list(plan.unreadable))
     if release is None:
         return
-    code = config.estimator.name.rsplit(".", 1)[-1].lower()
+    code = estimator_code(config.estimator.name)
     entry = {"code": code, "folder": str(paths.root.absolute()), "result_key": attrs["result_key"],
              "model_file": str(config.estimator.model), "model_sha256": attrs["model_sha256"], "config": config.text,
              "config_sha256": attrs["config_sha256"],

@@ -27,13 +27,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pzmpi.compute.summary import DIAGNOSTICS, UNASSIGNED, WIDTH_BINS, read_run_summary
+from pzmpi.compute.summary import DIAGNOSTICS, TOMOGRAPHIC_BIN, WIDTH_BINS, read_run_summary, tomographic_bins
 from pzmpi.core.errors import ConfigError
 from pzmpi.core.files import write_bytes_atomically
-from pzmpi.core.release import Release, skinny_manifest_of
+from pzmpi.core.release import release_of_manifest, skinny_manifest_of
 from pzmpi.core.reports import escape, finite_or_none, image, page, table, value, write_report
 from pzmpi.estimators.config import Config, load_run_config
 from pzmpi.estimators.model_info import describe_model
+from pzmpi.io.run_folder import finished_pieces
 
 FORMAT = 1
 TOMOGRAPHY_TABLE = "tomography.parquet"
@@ -47,11 +48,8 @@ def stage1_provenance(inputs: list[str]) -> dict[str, Any] | None:
     path, manifest = skinny
     found: dict[str, Any] = {"skinny_manifest": str(path), "skinny_result_key": manifest.get("result_key"),
                              "skinny_rows": manifest.get("rows"), "release": manifest.get("release")}
-    if manifest.get("release") and manifest.get("releases_root"):
-        try:
-            release = Release.open(Path(manifest["releases_root"]), manifest["release"])
-        except ConfigError:
-            return found
+    release = release_of_manifest(manifest)
+    if release is not None:
         record = release.record
         verify = record["verify_runs"][-1] if record["verify_runs"] else None
         found.update(release_created=record["created"], catalog_dir=record["catalog_dir"],
@@ -114,7 +112,7 @@ def build_results(run_dir: Path) -> dict[str, Any]:
         "run": {key: record[key] for key in ("estimator", "implementation", "result_key", "config_sha256", "inputs",
                                              "unreadable_inputs", "rows", "versions")},
         "configuration": config.text,
-        "model": describe_model(config),
+        "model": describe_model(config, record["model_sha256"]),
         "stage1": stage1_provenance(record["inputs"]),
         "grid": {"zmin": float(grid[0]), "zmax": float(grid[-1]), "nzbins": int(grid.size)},
         "counts": {"objects": objects, "bad_pdfs": int(fields["bad_pdfs"][0]),
@@ -165,20 +163,13 @@ def write_tomography_table(run_dir: Path, config: Config, estimate: str, edges: 
     if estimate not in config.output.point_estimates:
         raise ConfigError(f"'summary.point_estimate' = {estimate!r} is not among 'output.point_estimates': the "
                           "equal-count bins of each object cannot be written")
-    plan = json.loads((run_dir / "plan.json").read_text())
     ids, bins = [], []
-    for piece in plan["pieces"]:
-        path = run_dir / "pieces" / piece["output_name"]
-        if not path.is_file():
-            continue
-        with h5py.File(path, "r") as handle:
+    for piece in finished_pieces(run_dir):
+        with h5py.File(piece.file, "r") as handle:
             ids.append(handle["ancil/objectId"][()])
-            values = handle[f"ancil/{estimate}"][()]
-        index = np.searchsorted(edges, values, side="right") - 1
-        inside = np.isfinite(values) & (index >= 0) & (index < edges.size - 1)
-        bins.append(np.where(inside, index, UNASSIGNED).astype(np.int16))
+            bins.append(tomographic_bins(handle[f"ancil/{estimate}"][()], edges))
     table_ = pa.table({"objectId": np.concatenate(ids) if ids else np.empty(0, np.int64),
-                       "tomo_bin": np.concatenate(bins) if bins else np.empty(0, np.int16)})
+                       TOMOGRAPHIC_BIN: np.concatenate(bins) if bins else np.empty(0, np.int16)})
     sink = pa.BufferOutputStream()
     pq.write_table(table_, sink)
     write_bytes_atomically(run_dir / TOMOGRAPHY_TABLE, sink.getvalue())

@@ -24,6 +24,7 @@ of equal counts: exact for zmode, whose values are grid points.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import h5py
@@ -79,11 +80,11 @@ class Layout:
         object.__setattr__(self, "float_fields", floats)
         object.__setattr__(self, "int_fields", ints)
 
-    @property
+    @cached_property
     def step(self) -> float:
         return float(self.grid[1] - self.grid[0])
 
-    @property
+    @cached_property  # used by every chunk: made once
     def trapezoid_weights(self) -> np.ndarray:
         """Weights whose dot product with a PDF on the grid is its trapezoid integral."""
         steps = np.diff(self.grid)
@@ -98,7 +99,7 @@ class Layout:
         """Point estimates are histogrammed over the cells of the grid, ``POINT_BINS_PER_CELL`` bins a cell."""
         return self.grid.size * POINT_BINS_PER_CELL
 
-    @property
+    @cached_property
     def point_range(self) -> tuple[float, float]:
         half = self.step / 2
         return float(self.grid[0]) - half, float(self.grid[-1]) + half

@@ -34,8 +34,7 @@ class ExactSum:
     """A running exact sum of float64 arrays of one shape; ``+`` merges two sums (any order, same result)."""
 
     def __init__(self, shape: tuple[int, ...]) -> None:
-        self.total = np.zeros(shape, dtype=object)
-        self.total[...] = 0
+        self.total = np.zeros(shape, dtype=object)  # Python int zeros
 
     def add(self, values: np.ndarray) -> None:
         """Add ``values`` (finite float64, this sum's shape) exactly."""

@@ -143,15 +143,20 @@ def skinny_manifest_of(inputs: list[str]) -> tuple[Path, dict[str, Any]] | None:
     return None
 
 
+def release_of_manifest(manifest: dict[str, Any]) -> Release | None:
+    """The release a skinny-table manifest names, when its record is still where the manifest says."""
+    if not (manifest.get("release") and manifest.get("releases_root")):
+        return None
+    try:
+        return Release.open(Path(manifest["releases_root"]), manifest["release"])
+    except ConfigError:
+        return None
+
+
 def release_of_inputs(inputs: list[str]) -> Release | None:
     """The release a stage's inputs were made from, when they are one of its skinny tables; else None."""
     found = skinny_manifest_of(inputs)
-    if found is None or not (found[1].get("release") and found[1].get("releases_root")):
-        return None
-    try:
-        return Release.open(Path(found[1]["releases_root"]), found[1]["release"])
-    except ConfigError:
-        return None
+    return release_of_manifest(found[1]) if found is not None else None
 
 
 def latest(release: Release, section: str, what: str, step: str) -> dict[str, Any]:

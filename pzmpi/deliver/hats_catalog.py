@@ -203,6 +203,21 @@ def finish_collection(out: Path, catalog_name: str) -> None:
                          default_index="objectId").to_properties_file(out)
 
 
+def primary_catalog(collection: Path) -> Path:
+    """The catalog a collection written by ``finish_collection`` names as primary (hats's own reader)."""
+    from hats.catalog import CollectionProperties
+
+    return collection / CollectionProperties.read_from_dir(collection).hats_primary_table_url
+
+
+def catalog_properties(catalog_dir: Path) -> dict[str, object]:
+    """A catalog's ``hats.properties``, the hats fields and the extra ones (``pzmpi_*``) alike."""
+    from hats.catalog import TableProperties
+
+    properties = TableProperties.read_from_dir(catalog_dir)
+    return {**properties.explicit_dict(), **properties.extra_dict()}
+
+
 def is_valid_collection(path: Path) -> bool:
     """The hats library's own strict validation of a collection: its catalog and index."""
     from hats.io.validation import is_valid_collection as hats_is_valid_collection

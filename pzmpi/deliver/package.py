@@ -35,7 +35,10 @@ from pzmpi.core.release import Release
 from pzmpi.core.sharding import assign_pieces
 from pzmpi.core.versions import package_versions
 from pzmpi.deliver.archive import archive_piece
+from pzmpi.deliver.hats_catalog import catalog_properties, primary_catalog
 from pzmpi.deliver.package_readme import package_readme
+from pzmpi.estimators import estimator_code
+from pzmpi.estimators.model_info import training_record_path
 from pzmpi.io.pieces import write_index
 from pzmpi.io.run_folder import finished_pieces
 
@@ -121,7 +124,7 @@ def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
         record = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else None
         if record is None:
             raise ConfigError(f"{folder}: no run.json: not the folder of a pzmpi run")
-        code = record["estimator"].rsplit(".", 1)[-1].lower()
+        code = estimator_code(record["estimator"])
         runs[code] = (folder, record)
     missing = [code for code in codes if code not in runs]
     if missing:
@@ -151,11 +154,10 @@ def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
 
 def _table_codes(table: Path) -> list[str]:
     """The codes of a published table, from its catalog's properties."""
-    for properties in sorted(table.glob("*/hats.properties")):
-        for line in properties.read_text().splitlines():
-            if line.startswith("pzmpi_codes="):
-                return line.split("=", 1)[1].split()
-    raise ConfigError(f"{table}: no catalog with pzmpi_codes in its hats.properties: not published by pzmpi")
+    codes = catalog_properties(primary_catalog(table)).get("pzmpi_codes")
+    if not codes:
+        raise ConfigError(f"{table}: its catalog's hats.properties has no pzmpi_codes: not published by pzmpi")
+    return str(codes).split()
 
 
 def _place(source: Path, target: Path) -> None:
@@ -177,14 +179,12 @@ def _place(source: Path, target: Path) -> None:
 def package_metadata(settings: PackageSettings, codes: list[str],
                      runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
     """What the receiving side needs to know where every number came from."""
-    table_properties = {}
-    for properties in sorted(settings.table.glob("*/hats.properties")):
-        table_properties[properties.parent.name] = dict(
-            line.split("=", 1) for line in properties.read_text().splitlines() if "=" in line)
+    table_properties = {path.parent.name: catalog_properties(path.parent)
+                        for path in sorted(settings.table.glob("*/hats.properties"))}
     code_entries = {}
     for code in codes:
         folder, record = runs[code]
-        training = Path(str(record.get("model_file", "")) + ".training.json")
+        training = training_record_path(record.get("model_file", ""))
         code_entries[code] = {
             "run_folder": str(folder.absolute()),
             **{key: record.get(key) for key in ("estimator", "implementation", "model_file", "model_sha256",

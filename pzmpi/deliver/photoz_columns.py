@@ -8,7 +8,7 @@ point of the largest p, the mean sum(z p) / sum(p), and the median and the
 
 Point values keep 14 bits of float32's 23-bit mantissa (a relative error
 below 3.1e-5, a thousandth of the grid's spacing at z = 0.3): the dropped bits
-are noise that compression cannot shrink, and cost 7 bytes an object a code.
+are noise that compression cannot shrink.
 
 The compact PDF is qp's ``packed_interp`` on the run's grid: each row's
 maximum (float32) and every grid value as a byte, ``round(255 p / max)``
@@ -90,8 +90,9 @@ def compile_kernel() -> None:
 
 
 def code_columns(pdfs: np.ndarray, grid: np.ndarray, nondetected_bands: np.ndarray,
-                 pdf_levels: int) -> dict[str, np.ndarray]:
-    """The point columns (float32), ``flags`` (uint32), ``pdf_packed`` ((rows, grid) uint8) and ``pdf_ymax``.
+                 pdf_levels: int | None) -> dict[str, np.ndarray]:
+    """The point columns (float32), ``flags`` (uint32), and ``pdf_packed`` ((rows, grid) uint8) and ``pdf_ymax``
+    unless ``pdf_levels`` is None (a code whose compact PDF is its own Gaussian).
 
     Every row is computed on its own, in a fixed order: a row's values do not
     depend on the chunk it came in.
@@ -107,5 +108,6 @@ def code_columns(pdfs: np.ndarray, grid: np.ndarray, nondetected_bands: np.ndarr
     flags |= np.where(~no_pdf & (1.0 - mass > MASS_OUTSIDE_LIMIT), FLAG_MASS_OUTSIDE_GRID, 0).astype(np.uint32)
     flags |= nondetected_bands.astype(np.uint32) << np.uint32(NONDETECTION_SHIFT)
     result["flags"] = flags
-    result["pdf_packed"], result["pdf_ymax"] = pack_pdfs(pdfs, pdf_levels)
+    if pdf_levels is not None:
+        result["pdf_packed"], result["pdf_ymax"] = pack_pdfs(pdfs, pdf_levels)
     return result

@@ -45,6 +45,7 @@ from pzmpi.core.sharding import assign_pieces, owner_ranks
 from pzmpi.core.versions import package_versions
 from pzmpi.deliver import hats_catalog
 from pzmpi.deliver.photoz_columns import POINT_COLUMNS, code_columns, compile_kernel, trim_mantissa
+from pzmpi.estimators import estimator_code
 from pzmpi.estimators.config import NONDETECTED_BANDS, load_run_config
 from pzmpi.io.run_folder import RunPiece, finished_pieces
 
@@ -85,7 +86,6 @@ class RunSource:
     dec_column: str
     bands: list[str]
     carried: dict[str, str]  # carried input column -> numpy dtype string
-    model_sha256: str
     pieces: list[RunPiece]
     gaussian: bool  # the pieces keep the code's own Gaussian (GPz's loc and scale): the compact PDF is that
 
@@ -108,7 +108,7 @@ def open_runs(settings: PublishSettings) -> list[RunSource]:
         raise ConfigError("name the run folders to publish, or --release NAME to publish its runs")
     for folder in folders:
         config = load_run_config(folder)
-        code = config.estimator.name.rsplit(".", 1)[-1].lower()
+        code = estimator_code(config.estimator.name)
         if any(source.code == code for source in sources):
             raise ConfigError(f"{folder}: a second run of {code!r}; publish takes one run per code")
         if not (config.input.ra_column and config.input.dec_column):
@@ -128,10 +128,9 @@ def open_runs(settings: PublishSettings) -> list[RunSource]:
                                   f"run it again")
             carried = {name: ancil[name].dtype.str for name in config.output.carry_columns}
             gaussian = all(name in ancil for name in GAUSSIAN)
-            model_sha256 = str(first.attrs.get("model_sha256", ""))
         grid = np.linspace(config.estimator.zmin, config.estimator.zmax, config.estimator.nzbins)
         sources.append(RunSource(code, Path(folder), grid, config.input.ra_column, config.input.dec_column,
-                                 list(config.input.bands), carried, model_sha256, pieces, gaussian))
+                                 list(config.input.bands), carried, pieces, gaussian))
     return sources
 
 
@@ -253,12 +252,10 @@ def _piece_columns(source: RunSource, piece: RunPiece, pdf_levels: int) -> dict[
             chunk = {"objectId": ancil["objectId"][start:stop].astype(np.int64), "coord_ra": ra, "coord_dec": dec,
                      hats_catalog.SPATIAL_INDEX: hats_catalog.spatial_index(ra, dec)}
             chunk.update({name: ancil[name][start:stop] for name in source.carried})
-            columns = code_columns(pdfs[start:stop], source.grid, masks, pdf_levels)
+            chunk.update(code_columns(pdfs[start:stop], source.grid, masks, None if source.gaussian else pdf_levels))
             if source.gaussian:
-                del columns["pdf_packed"], columns["pdf_ymax"]
-                columns.update({f"pdf_{name}": trim_mantissa(ancil[name][start:stop].astype(np.float32))
-                                for name in GAUSSIAN})
-            chunk.update(columns)
+                chunk.update({f"pdf_{name}": trim_mantissa(ancil[name][start:stop].astype(np.float32))
+                              for name in GAUSSIAN})
             chunks.append(chunk)
     if not np.isfinite(np.concatenate([c["coord_ra"] for c in chunks] + [c["coord_dec"] for c in chunks])).all():
         raise InputFileError(f"{piece.file}: non-finite coord_ra or coord_dec (from {piece.input_path})")
@@ -270,9 +267,9 @@ def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def _empty_columns(source: RunSource, pdf_levels: int) -> dict[str, np.ndarray]:
-    empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16), pdf_levels)
+    empty = code_columns(np.zeros((0, source.grid.size), np.float32), source.grid, np.zeros(0, np.uint16),
+                         None if source.gaussian else pdf_levels)
     if source.gaussian:
-        del empty["pdf_packed"], empty["pdf_ymax"]
         empty.update({f"pdf_{name}": np.zeros(0, np.float32) for name in GAUSSIAN})
     keys = {"objectId": np.zeros(0, np.int64), "coord_ra": np.zeros(0), "coord_dec": np.zeros(0),
             hats_catalog.SPATIAL_INDEX: np.zeros(0, np.int64)}

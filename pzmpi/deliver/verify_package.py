@@ -25,6 +25,7 @@ from pzmpi.core import mpi
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError, InputFileError
 from pzmpi.core.sharding import assign_pieces, owner_ranks
+from pzmpi.deliver.hats_catalog import catalog_properties, is_valid_collection, primary_catalog
 from pzmpi.deliver.package import MANIFEST
 from pzmpi.io.catalog import CatalogFile, list_input_files
 
@@ -70,9 +71,10 @@ def run(settings: VerifySettings, comm: mpi.Comm) -> int:
     sizes = [(settings.folder / path).stat().st_size for path in present]
     mine = assign_pieces(sizes, comm.Get_size())[rank]
     mismatched = [present[i] for i in mine if sha256_of_file(settings.folder / present[i]) != manifest[present[i]]]
-    table_files = _table_files(settings.folder)
+    catalog = _catalog_dir(settings.folder)
+    table_files = _table_files(catalog)
     share = [table_files[i] for i in assign_pieces([f.stat().st_size for f in table_files], comm.Get_size())[rank]]
-    schema_problems, table_ids, table_rows = _read_table_share(settings.folder, share)
+    schema_problems, table_ids, table_rows = _read_table_share(settings.folder, catalog, share)
     catalog_ids, catalog_problems = _read_catalog_share(settings, comm)
     id_problems = _check_ids(table_ids, catalog_ids, bool(settings.catalog), comm)
     gathered = mpi.gather_to_root(comm, (mismatched, schema_problems + catalog_problems, table_rows, id_problems))
@@ -81,7 +83,7 @@ def run(settings: VerifySettings, comm: mpi.Comm) -> int:
         assert gathered is not None
         problems += [f"checksum differs: {path}" for share_ in gathered for path in share_[0]]
         problems += [p for share_ in gathered for p in share_[1]]
-        problems += _table_problems(settings.folder, sum(share_[2] for share_ in gathered))
+        problems += _table_problems(settings.folder, catalog, sum(share_[2] for share_ in gathered))
         problems += _merge_id_problems([share_[3] for share_ in gathered])
         for line in problems:
             print(f"pzmpi verify-package: PROBLEM: {line}")
@@ -102,26 +104,19 @@ def _listing(folder: Path) -> tuple[dict[str, str], list[str]]:
 
 
 def _catalog_dir(folder: Path) -> Path | None:
-    """The table's catalog (the collection's primary one)."""
-    properties = folder / "table" / "collection.properties"
-    if not properties.is_file():
+    """The table's catalog (the collection's primary one); None when the package has no readable collection."""
+    try:
+        return primary_catalog(folder / "table")
+    except (OSError, ValueError):  # a missing or damaged collection.properties (hats raises either)
         return None
-    for line in properties.read_text().splitlines():
-        if line.startswith("hats_primary_table_url="):
-            return folder / "table" / line.split("=", 1)[1].strip()
-    return None
 
 
-def _table_files(folder: Path) -> list[Path]:
-    catalog = _catalog_dir(folder)
-    if catalog is None:
-        return []
-    return sorted((catalog / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet"))
+def _table_files(catalog: Path | None) -> list[Path]:
+    return sorted((catalog / "dataset").glob("Norder=*/Dir=*/Npix=*.parquet")) if catalog is not None else []
 
 
-def _read_table_share(folder: Path, files: list[Path]) -> tuple[list[str], np.ndarray, int]:
+def _read_table_share(folder: Path, catalog: Path | None, files: list[Path]) -> tuple[list[str], np.ndarray, int]:
     """Schema problems, objectIds and row count of this rank's partition files."""
-    catalog = _catalog_dir(folder)
     problems: list[str] = []
     ids = [np.zeros(0, np.int64)]
     rows = 0
@@ -201,25 +196,21 @@ def _merge_id_problems(shares: list[dict[str, tuple[int, list[int]]]]) -> list[s
     return problems
 
 
-def _table_problems(folder: Path, rows: int) -> list[str]:
+def _table_problems(folder: Path, catalog: Path | None, rows: int) -> list[str]:
     """On the root: the hats library's validation and the row counts the metadata announce."""
-    from pzmpi.deliver.hats_catalog import is_valid_collection
-
     table = folder / "table"
-    catalog = _catalog_dir(folder)
     if catalog is None:
-        return [f"{table}: no collection.properties naming the catalog"]
+        return [f"{table}: no readable collection.properties naming the catalog"]
     problems = []
     try:
         if not is_valid_collection(table):
             problems.append(f"{table}: the hats library's strict validation fails")
     except Exception as error:  # the validator raises on some damage instead of returning False
         problems.append(f"{table}: the hats library's validation fails: {type(error).__name__}: {error}")
-    announced = None
-    for line in (catalog / "hats.properties").read_text().splitlines() if (catalog / "hats.properties").is_file() \
-            else []:
-        if line.startswith("hats_nrows="):
-            announced = int(line.split("=", 1)[1])
+    try:
+        announced = catalog_properties(catalog).get("total_rows")
+    except (OSError, ValueError) as error:
+        announced = f"nothing readable ({error})"
     if announced != rows:
         problems.append(f"{catalog.name}: hats.properties announces {announced} rows, the partitions hold {rows}")
     try:

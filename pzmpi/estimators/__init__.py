@@ -35,6 +35,11 @@ def estimator_class_path(name: str) -> str:
     return KNOWN_ESTIMATORS.get(name.lower(), name)
 
 
+def estimator_code(name: str) -> str:
+    """The short name of an estimator's code, as the federated table and the release record name it."""
+    return name.rsplit(".", 1)[-1].lower()
+
+
 def informer_class_path(name: str) -> str:
     """RAIL pairs each ``XEstimator`` with an ``XInformer`` in the same module."""
     path = estimator_class_path(name)

@@ -301,13 +301,13 @@ def _check_semantics(config: Config, source: str) -> None:
     unknown = [p for p in out.point_estimates if p not in POINT_ESTIMATES]
     if unknown:
         raise ConfigError(f"{source}: 'output.point_estimates' has unknown {unknown} (known: {', '.join(POINT_ESTIMATES)})")
-    _check_summary(config.summary, source)
+    _check_summary(config.summary, out.point_estimates, source)
     for key in ("rows_per_chunk", "max_rows_per_piece", "threads_per_rank"):
         if getattr(config.run, key) < 1:
             raise ConfigError(f"{source}: 'run.{key}' must be at least 1")
 
 
-def _check_summary(summary: SummaryConfig, source: str) -> None:
+def _check_summary(summary: SummaryConfig, point_estimates: list[str], source: str) -> None:
     if summary.tomography not in ("uniform", "edges", "equal_count"):
         raise ConfigError(f"{source}: 'summary.tomography' must be 'uniform', 'edges' or 'equal_count', "
                           f"got {summary.tomography!r}")
@@ -320,6 +320,9 @@ def _check_summary(summary: SummaryConfig, source: str) -> None:
     if summary.point_estimate not in POINT_ESTIMATES:
         raise ConfigError(f"{source}: 'summary.point_estimate' must be one of {', '.join(POINT_ESTIMATES)}, "
                           f"got {summary.point_estimate!r}")
+    if summary.enabled and summary.tomography == "equal_count" and summary.point_estimate not in point_estimates:
+        raise ConfigError(f"{source}: 'summary.point_estimate' = {summary.point_estimate!r} must be among "
+                          "'output.point_estimates' for equal-count tomography: each object's bin is written from it")
     if not 0 <= summary.sky_order <= 12:
         raise ConfigError(f"{source}: 'summary.sky_order' must be between 0 and 12, got {summary.sky_order}")
 

@@ -13,19 +13,24 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from pzmpi.core.checksum import sha256_of_file
 from pzmpi.estimators import KNOWN_ESTIMATORS, estimator_class_path
 from pzmpi.estimators.config import Config
+
+def training_record_path(model: str | Path) -> Path:
+    """Where ``pzmpi train`` records what a model was trained on: beside it."""
+    return Path(f"{model}.training.json")
+
 
 BPZ_PRIOR_KEYS = ("fo_arr", "kt_arr", "zo_arr", "km_arr", "a_arr", "mo", "nt_array")
 
 
-def describe_model(config: Config) -> dict[str, Any]:
-    """The model's file, size, checksum, training record and (BPZ) priors and templates."""
+def describe_model(config: Config, sha256: str) -> dict[str, Any]:
+    """The model's file, size, checksum (the run's record of it: a model file can be large), training record and
+    (BPZ) priors and templates."""
     model = Path(config.estimator.model)
-    info: dict[str, Any] = {"file": str(model), "bytes": model.stat().st_size, "sha256": sha256_of_file(model),
+    info: dict[str, Any] = {"file": str(model), "bytes": model.stat().st_size, "sha256": sha256,
                             "training": None, "priors": None, "templates": None}
-    record = Path(f"{model}.training.json")
+    record = training_record_path(model)
     if record.is_file():
         info["training"] = json.loads(record.read_text())
     if estimator_class_path(config.estimator.name) == KNOWN_ESTIMATORS["bpz"]:

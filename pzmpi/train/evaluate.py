@@ -151,7 +151,7 @@ def run(config: EvaluateConfig, comm: mpi.Comm, command: str) -> int:
         per_run = _objects_per_run(sources, [r for part, _ in gathered for r in part])
         document = validation_report.build(config, sources, per_run, [s.value() for s in merged.sums], limits,
                                            every_failure)
-        json_path, html_path = validation_report.write(config, document)
+        _, html_path = validation_report.write(config, document)
         validation_report.write_objects(config, document, per_run)
         print(validation_report.summary_lines(document, html_path, time.perf_counter() - start), flush=True)
         status = EXIT_SOME_PIECES_FAILED if every_failure else EXIT_OK

@@ -18,6 +18,7 @@ import pyarrow.csv
 import pyarrow.parquet as pq
 
 from pzmpi.core.errors import ConfigError, InputFileError
+from pzmpi.io.catalog import check_columns
 from pzmpi.train.trainingset_config import spectra_format
 
 ROW_BITS = 40
@@ -49,8 +50,9 @@ def read_table(path: str, columns: list[str]) -> dict[str, np.ndarray]:
     """The ``columns`` of one catalog file; an InputFileError names the file and what is missing."""
     kind = spectra_format(path)
     try:
-        if kind == "parquet":
-            table = pq.read_table(path)
+        if kind == "parquet":  # only the columns asked for are decoded
+            check_columns(path, pq.read_schema(path).names, columns)
+            table = pq.read_table(path, columns=columns)
         elif kind == "csv":
             table = pyarrow.csv.read_csv(path)
         else:
@@ -59,9 +61,7 @@ def read_table(path: str, columns: list[str]) -> dict[str, np.ndarray]:
             table = pa.table({name: np.asarray(column) for name, column in Table.read(path).columns.items()})
     except (OSError, ValueError, pa.ArrowException) as error:
         raise InputFileError(f"{path}: not a readable {kind} catalog: {error}") from None
-    missing = [name for name in columns if name not in table.column_names]
-    if missing:
-        raise InputFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    check_columns(path, table.column_names, columns)
     return {name: table.column(name).to_numpy(zero_copy_only=False) for name in columns}
 
 

@@ -19,6 +19,7 @@ from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.files import write_text_atomically
 from pzmpi.core.tomlconfig import require_file
 from pzmpi.estimators.cleaning import clean_chunk, input_columns
+from pzmpi.estimators.model_info import training_record_path
 from pzmpi.estimators.config import Config
 from pzmpi.estimators.rail_adapter import train_model
 from pzmpi.io.catalog import check_columns
@@ -52,10 +53,6 @@ def train(config: Config) -> Path:
     write_text_atomically(training_record_path(config.estimator.model),
                           json.dumps(training_record(config, redshift), indent=1) + "\n")
     return Path(config.estimator.model)
-
-
-def training_record_path(model: str | Path) -> Path:
-    return Path(f"{model}.training.json")
 
 
 def training_record(config: Config, redshift: np.ndarray) -> dict[str, Any]:

@@ -242,7 +242,7 @@ def run(config: TrainingSetConfig, comm: mpi.Comm, command: str) -> int:
         whole = {"rows": sum(rows for _, _, rows in gathered), "magnitudes": magnitudes, "colours": colours}
         paths = write_tables(config, result)
         document = trainingset_report.build(config, source, spectra, survey_counts, result, whole, every_failure)
-        json_path, html_path = trainingset_report.write(config, document)
+        _, html_path = trainingset_report.write(config, document)
         if source.release:
             register(config, source, paths, document, command)
         print(trainingset_report.summary_lines(document, html_path, time.perf_counter() - start), flush=True)

@@ -13,7 +13,6 @@ from typing import Any
 from pzmpi.core.errors import ConfigError
 from pzmpi.core.tomlconfig import NUMBER, Key, dump_toml, read_toml, resolve_path, validate_sections
 
-SPECTRA_FORMATS = ("parquet", "csv", "fits")
 
 TRAINING_SET_SCHEMA: dict[str, dict[str, Key]] = {
     "spectra": {

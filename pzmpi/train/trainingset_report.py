@@ -188,8 +188,8 @@ def _figure_completeness_sky(document: dict[str, Any]) -> Any:
     for key, colour in (("unmatched", "tab:red"), ("matched", "tab:blue")):
         counts = np.asarray(sky[key])
         ra_index, dec_index = np.nonzero(counts)
-        ra = np.asarray(sky["ra_edges"])[ra_index] + 0.125
-        dec = np.asarray(sky["dec_edges"])[dec_index] + 0.125
+        ra = np.asarray(sky["ra_edges"])[ra_index] + SKY_CELL_DEG / 2
+        dec = np.asarray(sky["dec_edges"])[dec_index] + SKY_CELL_DEG / 2
         axes[1].scatter(ra, dec, s=np.clip(counts[ra_index, dec_index], 1, 30), color=colour, label=key, alpha=0.6)
     axes[1].invert_xaxis()
     axes[1].set(xlabel="RA (deg)", ylabel="Dec (deg)", title="spectra on the sky")

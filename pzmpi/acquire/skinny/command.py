@@ -33,7 +33,7 @@ from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
 from pzmpi.core.progress import ProgressReporter
-from pzmpi.core.release import Release
+from pzmpi.core.release import SKINNY_MANIFEST, Release
 from pzmpi.core.runtime import settle_process
 from pzmpi.core.sharding import assign_in_order
 from pzmpi.photometry.dust import load_map
@@ -41,7 +41,6 @@ from pzmpi.photometry.magnitudes import compile_kernels
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3  # as 'pzmpi run'
-MANIFEST = "manifest.json"
 SHA256SUMS = "sha256sums.txt"
 CONFIG_COPY = "config.toml"
 
@@ -140,7 +139,7 @@ def _finish_on_root(config: SkinnyConfig, release: Release, plan: SkinnyPlan, ou
     manifest = {"release": release.name, "releases_root": str(release.folder.parent),
                 "result_key": plan.result_key, "settings": plan.settings, "files": files, "rows": rows,
                 "failures": failures}
-    write_text_atomically(folder / MANIFEST, json.dumps(manifest, indent=1))
+    write_text_atomically(folder / SKINNY_MANIFEST, json.dumps(manifest, indent=1))
     write_text_atomically(folder / SHA256SUMS, "".join(f"{f['sha256']}  {f['name']}\n" for f in files))
     input_rows = sum(p.num_rows for p in plan.pieces)
     summary = {"output_folder": str(folder), "files": len(files), "skipped": sum(o.skipped for o in written),

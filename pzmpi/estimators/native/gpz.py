@@ -294,5 +294,9 @@ class NativeGPz(NativeEstimator):
         mean, variance = self.gp.predict(self.recipe.features(columns))
         pdfs = np.empty((mean.size, self.grid.size))
         _gaussians(mean, variance, self.z0, self.step, pdfs)
-        gaussian = {"loc": mean, "scale": np.sqrt(np.where(variance > 0.0, variance, np.nan))}
-        return Estimate(pdfs=pdfs, extras={name: gaussian[name] for name in self.extra_columns})
+        extras = {}
+        if "loc" in self.extra_columns:
+            extras["loc"] = mean
+        if "scale" in self.extra_columns:
+            extras["scale"] = np.sqrt(np.where(variance > 0.0, variance, np.nan))
+        return Estimate(pdfs=pdfs, extras=extras)
