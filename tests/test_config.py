@@ -105,7 +105,7 @@ def test_overrides_are_typed_and_validated(tmp_path):
     ("[1, 'catalog']", "'input.paths' entry 1 must be a non-empty string, got int 1"),
     ("['a', ['b']]", "'input.paths' entry 2 must be a non-empty string, got list ['b']"),
     ("['a', '']", "'input.paths' entry 2 must be a non-empty string, got str ''"),
-    ("[]", "'input.paths' must name at least one folder, pattern or list file"),
+    ("[]", "set exactly one of 'input.paths' (folders, patterns or list files) and 'input.release'"),
 ])
 def test_every_input_path_is_checked(tmp_path, paths, message):
     with pytest.raises(ConfigError) as error:
@@ -136,3 +136,15 @@ def test_config_text_round_trips_and_hashes(tmp_path):
     assert again.text == first.text and again.sha256 == first.sha256
     changed = load_config(write(tmp_path, VALID), ["run.rows_per_chunk=7"])
     assert changed.sha256 != first.sha256
+
+
+def test_a_release_in_place_of_paths_reads_its_skinny_magnitudes_by_default(tmp_path):
+    config = load_config(write(tmp_path, VALID), ["input.paths=[]", "input.flux_column=''",
+                                                  "input.flux_error_column=''", "input.release=dr1",
+                                                  "input.table=test", "input.releases=recs"])
+    assert config.input.value_columns()[0] == "mag_u" and config.input.error_columns()[-1] == "magerr_y"
+    assert config.input.releases == str(tmp_path / "recs") and config.input.table == "test"
+    with pytest.raises(ConfigError, match="set exactly one of 'input.paths'"):
+        load_config(write(tmp_path, VALID), ["input.release=dr1"])
+    with pytest.raises(ConfigError, match="'input.table' must be one of skinny, training, test, got 'spectra'"):
+        load_config(write(tmp_path, VALID), ["input.paths=[]", "input.release=dr1", "input.table=spectra"])

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pzmpi.cli.common import usage_error
+from pzmpi.core.errors import ConfigError
+
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
     synthetic = commands.add_parser("synthetic", help="write a synthetic Object catalog in the DP0.2 or DP1 "
@@ -18,6 +21,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
                            help="'random': random magnitudes, --rows per file; 'dc2': RAIL's DC2 objects with "
                                 "true redshifts, in catalog/, with spectra.parquet and truth.parquet (a release "
                                 "to run end to end)")
+    synthetic.add_argument("--fraction", type=float, default=1.0, help="with --photometry dc2: the seeded fraction "
+                                                                       "of RAIL's 30,674 DC2 objects to keep "
+                                                                       "(default 1)")
     synthetic.set_defaults(handler=synthetic_command)
 
     sample = commands.add_parser("sample", help="write the demo catalog (RAIL's DC2 sample as nJy parquet)")
@@ -41,9 +47,11 @@ def sample_command(args: argparse.Namespace, command: str) -> int:
 
 def synthetic_command(args: argparse.Namespace, command: str) -> int:
     if args.photometry == "dc2":
+        if not 0.0 < args.fraction <= 1.0:
+            return usage_error(ConfigError(f"--fraction must be in (0, 1], got {args.fraction}"))
         from pzmpi.datasets.dc2_release import write_release
 
-        written = write_release(Path(args.out_dir), args.style, args.files, args.seed)
+        written = write_release(Path(args.out_dir), args.style, args.files, args.seed, fraction=args.fraction)
         print(f"pzmpi: a {args.style}-style release of RAIL's DC2 objects: catalog {written['catalog']}, spectra "
               f"{written['spectra']}, true redshifts {written['truth']}")
         return 0

@@ -39,7 +39,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     package.add_argument("--table", default="", help="the folder 'pzmpi publish' wrote (default, with --release: "
                                                      "its newest table)")
     package.add_argument("--out", required=True, help="the package's folder (an older package there is replaced)")
-    package.add_argument("--reports", nargs="*", default=[], help="more report folders to include (pzmpi evaluate's)")
+    package.add_argument("--reports", nargs="*", default=[], help="more report folders to include (pzmpi evaluate's; "
+                                                                  "default, with --release: its newest validation)")
     add_release_options(package, "the release whose Stage I provenance and training sets go into metadata.json, "
                                  "whose newest table is packaged when none is named, and whose record gets the "
                                  "package")
@@ -113,6 +114,9 @@ def package_command(args: argparse.Namespace, command: str) -> int:
 
     release, problem = open_release(args)
     table, runs = Path(args.table) if args.table else None, [Path(r) for r in args.runs]
+    reports = [Path(r) for r in args.reports]
+    if release is not None and not reports and release.record.get("validations"):
+        reports = [Path(release.record["validations"][-1]["folder"])]
     if problem is None and table is None:
         if release is None:
             problem = "name the table (--table) or its release (--release)"
@@ -132,7 +136,7 @@ def package_command(args: argparse.Namespace, command: str) -> int:
 
         assert table is not None
         settings = PackageSettings(out=Path(args.out), table=table, runs=runs,
-                                   reports=[Path(r) for r in args.reports], release=release, command=command)
+                                   reports=reports, release=release, command=command)
         return run(settings, comm)
 
     return agree_then_run(comm, problem, package)

@@ -62,7 +62,7 @@ def train_command(args: argparse.Namespace, command: str) -> int:
     from pzmpi.train.training import train
 
     try:
-        model = train(config)
+        model = train(config, command)
     except (ConfigError, InputFileError) as error:
         return usage_error(error)
     print(f"pzmpi: model written to {model}")

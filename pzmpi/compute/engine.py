@@ -25,7 +25,7 @@ from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
 from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
-from pzmpi.core.release import release_of_inputs
+from pzmpi.core.release import release_of_inputs, table_files
 from pzmpi.core.runtime import settle_process
 from pzmpi.estimators import estimator_code
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
@@ -150,12 +150,15 @@ def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
 
 def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dict[str, Any], status: int,
                          command: str) -> None:
-    """Enter the run in the record of the release its inputs come from (a skinny table), if any."""
-    release = release_of_inputs([piece.path for piece in plan.pieces] + list(plan.unreadable))
+    """Enter the run in the record of its release: ``input.release``, or the one whose skinny table it read."""
+    if config.input.release:
+        release, table = config.input.release_record(), config.input.table
+    else:
+        release, table = release_of_inputs([piece.path for piece in plan.pieces] + list(plan.unreadable)), "skinny"
     if release is None:
         return
     code = estimator_code(config.estimator.name)
-    entry = {"code": code, "folder": str(paths.root.absolute()), "result_key": attrs["result_key"],
+    entry = {"code": code, "input": table, "folder": str(paths.root.absolute()), "result_key": attrs["result_key"],
              "model_file": str(config.estimator.model), "model_sha256": attrs["model_sha256"], "config": config.text,
              "config_sha256": attrs["config_sha256"],
              "rows": plan.total_rows, "complete": status == EXIT_OK}
@@ -167,7 +170,8 @@ def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dic
 
 def _list_on_root(config: Config, paths: RunPaths) -> list[str]:
     """The input files, listed once (a glob on every rank would be as many metadata storms)."""
-    listed = list_input_files(config.input.paths)
+    listed = list_input_files(table_files(config.input.release_record(), config.input.table) if config.input.release
+                              else config.input.paths)
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet

@@ -173,6 +173,34 @@ def latest_skinny_files(release: Release) -> list[str]:
     return [str(Path(table["output_folder"]) / entry["name"]) for entry in table["files"]]
 
 
+RELEASE_TABLES = ("skinny", "training", "test")  # what a stage can read from a release by name
+
+
+def table_files(release: Release, table: str) -> list[str]:
+    """The files of the release's newest ``table``: its skinny table, or its newest training set's split."""
+    if table == "skinny":
+        return latest_skinny_files(release)
+    if table not in RELEASE_TABLES:
+        raise ConfigError(f"no table {table!r} in a release: one of {', '.join(RELEASE_TABLES)}")
+    entry = latest(release, "training_sets", "training set",
+                   f"run 'pzmpi training-set' with photometry.release = {release.name!r}")
+    return [f["name"] for f in entry["files"] if f["role"] == table]
+
+
+def newest_runs(release: Release, table: str) -> dict[str, dict[str, Any]]:
+    """The newest run of each code over the release's ``table`` (see ``table_files``), in the order the codes were
+    first run; a ConfigError names the step when there is none."""
+    newest: dict[str, dict[str, Any]] = {}
+    for entry in release.record.get("runs", []):
+        if entry.get("input") == table:
+            newest.pop(entry["code"], None)
+            newest[entry["code"]] = entry
+    if not newest:
+        raise ConfigError(f"release {release.name!r} has no run over its {table} table yet: run 'pzmpi run' with "
+                          f"input.release = {release.name!r} and input.table = {table!r} first")
+    return newest
+
+
 def format_release(record: dict[str, Any]) -> str:
     """The record as a human-readable summary (``pzmpi release show``)."""
     files = record["files"]

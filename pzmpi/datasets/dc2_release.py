@@ -32,11 +32,12 @@ FIRST_TRACT = 3828
 EBV_RANGE = (0.0, 0.1)
 
 
-def release_tables(style: str, seed: int) -> tuple[pa.Table, pa.Table, pa.Table]:
-    """(catalog, spectra, truth) of the DC2 release in ``style`` ('dp02' or 'dp1')."""
+def release_tables(style: str, seed: int, fraction: float = 1.0) -> tuple[pa.Table, pa.Table, pa.Table]:
+    """(catalog, spectra, truth) of the DC2 release in ``style`` ('dp02' or 'dp1'), made of a seeded ``fraction``
+    of RAIL's training and validation objects (a smaller release for quick end-to-end checks)."""
     rng = np.random.default_rng(seed)
-    training = read_rail_table(rail_sample_path(DC2_TRAINING))
-    validation = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    training, validation = (_subset(read_rail_table(rail_sample_path(name)), fraction, rng)
+                            for name in (DC2_TRAINING, DC2_VALIDATION))
     rail = {name: np.concatenate([training[name], validation[name]]) for name in validation}
     n = rail["redshift"].size
     ra, dec = sky_positions(n, seed)
@@ -68,9 +69,16 @@ def release_tables(style: str, seed: int) -> tuple[pa.Table, pa.Table, pa.Table]
     return catalog, spectra, truth
 
 
-def write_release(folder: Path, style: str, n_files: int, seed: int = 0, row_group_rows: int = 2000) -> dict[str, Path]:
+def _subset(table: dict[str, np.ndarray], fraction: float, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    n = len(next(iter(table.values())))
+    keep = np.sort(rng.choice(n, max(1, round(fraction * n)), replace=False))
+    return {name: values[keep] for name, values in table.items()}
+
+
+def write_release(folder: Path, style: str, n_files: int, seed: int = 0, row_group_rows: int = 2000,
+                  fraction: float = 1.0) -> dict[str, Path]:
     """Write the release under ``folder``: one tract a file (cut in right ascension), spectra and truth."""
-    catalog, spectra, truth = release_tables(style, seed)
+    catalog, spectra, truth = release_tables(style, seed, fraction)
     order = np.argsort(catalog["coord_ra"].to_numpy(), kind="stable")
     catalog = catalog.take(order)
     bounds = np.linspace(0, catalog.num_rows, n_files + 1).astype(int)

@@ -40,7 +40,7 @@ import pyarrow as pa
 from pzmpi.core import mpi
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError, InputFileError
-from pzmpi.core.release import Release, latest
+from pzmpi.core.release import Release, newest_runs
 from pzmpi.core.sharding import assign_pieces, owner_ranks
 from pzmpi.core.versions import package_versions
 from pzmpi.deliver import hats_catalog
@@ -91,13 +91,8 @@ class RunSource:
 
 
 def runs_of_release(release: Release) -> list[Path]:
-    """The newest run of each code in the release's record, in the order the codes were first run."""
-    latest(release, "runs", "run", f"run 'pzmpi run' on one of its skinny tables (release {release.name})")
-    newest: dict[str, Path] = {}
-    for entry in release.record["runs"]:
-        newest.pop(entry["code"], None)
-        newest[entry["code"]] = Path(entry["folder"])
-    return list(newest.values())
+    """The newest run of each code over the release's skinny table, in the order the codes were first run."""
+    return [Path(entry["folder"]) for entry in newest_runs(release, "skinny").values()]
 
 
 def open_runs(settings: PublishSettings) -> list[RunSource]:

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.core.errors import ConfigError
+from pzmpi.core.release import RELEASE_TABLES, Release, releases_root
 from pzmpi.core.tomlconfig import NUMBER, Key, dump_toml, read_toml, resolve_path, validate_sections
 from pzmpi.estimators import default_nondetect_val
-from pzmpi.photometry.bands import LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS
+from pzmpi.photometry.bands import (LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS, SKINNY_MAGNITUDE,
+                                    SKINNY_MAGNITUDE_ERROR)
 
 POINT_ESTIMATES = ("zmode", "zmean", "zmedian", "z_lo68", "z_hi68")
 
@@ -29,7 +31,10 @@ NONDETECTED_BANDS = "nondetected_bands"  # the pieces' per-object mask of non-de
 
 SCHEMA: dict[str, dict[str, Key]] = {
     "input": {
-        "paths": Key((str, list), None, "folder, glob pattern or .txt list of parquet files (or a list of these)", required=True),
+        "paths": Key((str, list), [], "folder, glob pattern or .txt list of parquet files (or a list of these); or 'input.release'"),
+        "release": Key((str,), "", "a release whose table to read, found in its record (in place of 'input.paths'); the skinny table's magnitude columns are the default"),
+        "table": Key((str,), "skinny", "with 'input.release': 'skinny' (its newest skinny table), 'training' or 'test' (its newest training set's split)"),
+        "releases": Key((str,), "", "with 'input.release': where releases live (default: $PZMPI_RELEASES, else ./releases)"),
         "id_column": Key((str,), "objectId", "column holding the unique object identifier"),
         "bands": Key((list,), list(LSST_BANDS), "photometric bands, in the order the model was trained with"),
         "flux_column": Key((str,), "", "template of the flux column in nJy, e.g. '{band}_cModelFlux'"),
@@ -59,7 +64,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "implementation": Key((str,), "native", "'native': pzmpi's compiled code where it has one (flexzboost, bpz, tpz, gpz), RAIL's otherwise; 'rail': always RAIL's own code"),
     },
     "training": {
-        "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train'"),
+        "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train' (default with 'input.release': its newest training set's training split)"),
         "hdf5_group": Key((str,), "", "group holding the columns when the training table is HDF5"),
         "redshift_column": Key((str,), "redshift", "spectroscopic redshift column of the training table"),
         "seed": Key((int,), 0, "seed of Python's and numpy's global random generators before the informer runs"),
@@ -95,6 +100,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
 @dataclass(frozen=True)
 class InputConfig:
     paths: list[str]
+    release: str
+    table: str
+    releases: str
     id_column: str
     bands: list[str]
     flux_column: str
@@ -105,6 +113,10 @@ class InputConfig:
     ebv_column: str
     ra_column: str
     dec_column: str
+
+    def release_record(self) -> Release:
+        """The release ``release`` names, its record read (a ConfigError names it when there is none)."""
+        return Release.open(releases_root(self.releases or None), self.release)
 
     @property
     def reads_fluxes(self) -> bool:
@@ -231,8 +243,11 @@ def build_config(raw: dict[str, Any], base_dir: Path, source: str) -> Config:
     values = validate_sections(raw, SCHEMA, source)
     if values["cleaning"]["nondetect_val"] is None:
         values["cleaning"]["nondetect_val"] = default_nondetect_val(values["estimator"]["name"])
+    inp = values["input"]
+    if inp["release"] and not (inp["flux_column"] or inp["magnitude_column"]):
+        inp.update(magnitude_column=SKINNY_MAGNITUDE, magnitude_error_column=SKINNY_MAGNITUDE_ERROR)
     config = Config(
-        input=InputConfig(**{**values["input"], "paths": _as_list(values["input"]["paths"])}),
+        input=InputConfig(**{**inp, "paths": _as_list(inp["paths"])}),
         cleaning=CleaningConfig(**values["cleaning"]),
         estimator=EstimatorConfig(**values["estimator"]),
         training=TrainingConfig(**values["training"]),
@@ -259,8 +274,11 @@ def _check_semantics(config: Config, source: str) -> None:
         template = getattr(inp, key)
         if template and "{band}" not in template:
             raise ConfigError(f"{source}: 'input.{key}' = {template!r} must contain '{{band}}'")
-    if not inp.paths:
-        raise ConfigError(f"{source}: 'input.paths' must name at least one folder, pattern or list file")
+    if bool(inp.paths) == bool(inp.release):
+        raise ConfigError(f"{source}: set exactly one of 'input.paths' (folders, patterns or list files) and "
+                          "'input.release' (a release's table)")
+    if inp.table not in RELEASE_TABLES:
+        raise ConfigError(f"{source}: 'input.table' must be one of {', '.join(RELEASE_TABLES)}, got {inp.table!r}")
     if not 1 <= len(inp.bands) <= MAX_BANDS:
         raise ConfigError(f"{source}: 'input.bands' must name 1 to {MAX_BANDS} bands, got {len(inp.bands)}")
     for key in ("extinction", "mag_limits"):
@@ -335,7 +353,8 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
 
     return replace(
         config,
-        input=replace(config.input, paths=[resolve(p) for p in config.input.paths]),
+        input=replace(config.input, paths=[resolve(p) for p in config.input.paths],
+                      releases=resolve(config.input.releases) if config.input.releases else ""),
         estimator=replace(config.estimator, model=resolve(config.estimator.model),
                           data_dir=resolve(config.estimator.data_dir)),
         training=replace(config.training, input=resolve(config.training.input)),

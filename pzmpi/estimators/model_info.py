@@ -13,12 +13,26 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from pzmpi.core.errors import ConfigError
 from pzmpi.estimators import KNOWN_ESTIMATORS, estimator_class_path
 from pzmpi.estimators.config import Config
 
 def training_record_path(model: str | Path) -> Path:
     """Where ``pzmpi train`` records what a model was trained on: beside it."""
     return Path(f"{model}.training.json")
+
+
+def check_trained_bands(config: Config) -> None:
+    """A model runs on the bands it was trained on, in their order; its training record (when it has one) says
+    which. A ConfigError names both lists and the key to change."""
+    record = training_record_path(config.estimator.model)
+    if not record.is_file():
+        return
+    trained = json.loads(record.read_text()).get("bands")
+    if trained is not None and list(trained) != list(config.input.bands):
+        raise ConfigError(f"{config.source}: 'input.bands' = {list(config.input.bands)}, but the model "
+                          f"{config.estimator.model} was trained on the bands {trained} (its training record "
+                          f"{record}): set 'input.bands' to those, or train the model again")
 
 
 BPZ_PRIOR_KEYS = ("fo_arr", "kt_arr", "zo_arr", "km_arr", "a_arr", "mo", "nt_array")

@@ -6,6 +6,10 @@ import math
 
 LSST_BANDS = ("u", "g", "r", "i", "z", "y")
 
+# The magnitude columns of a skinny table, by band: what 'pzmpi skinny' writes and a release's later stages read.
+SKINNY_MAGNITUDE = "mag_{band}"
+SKINNY_MAGNITUDE_ERROR = "magerr_{band}"
+
 # A_b / E(B-V) for the LSST bands (pz-compute's coefficients).
 LSST_EXTINCTION = {"u": 4.81, "g": 3.64, "r": 2.70, "i": 2.06, "z": 1.58, "y": 1.31}
 

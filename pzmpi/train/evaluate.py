@@ -23,8 +23,10 @@ import h5py
 import numpy as np
 
 from pzmpi.core import mpi
+from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError, InputFileError
 from pzmpi.core.exactsum import ExactSum
+from pzmpi.core.release import Release, releases_root
 from pzmpi.core.sharding import assign_pieces
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, magnitude_column
 from pzmpi.estimators.config import Config, load_run_config
@@ -151,11 +153,23 @@ def run(config: EvaluateConfig, comm: mpi.Comm, command: str) -> int:
         per_run = _objects_per_run(sources, [r for part, _ in gathered for r in part])
         document = validation_report.build(config, sources, per_run, [s.value() for s in merged.sums], limits,
                                            every_failure)
-        _, html_path = validation_report.write(config, document)
+        json_path, html_path = validation_report.write(config, document)
         validation_report.write_objects(config, document, per_run)
         print(validation_report.summary_lines(document, html_path, time.perf_counter() - start), flush=True)
         status = EXIT_SOME_PIECES_FAILED if every_failure else EXIT_OK
+        if config.release:
+            _register_in_release(config, document, json_path, command)
     return mpi.broadcast(comm, status)
+
+
+def _register_in_release(config: EvaluateConfig, document: dict[str, Any], report: Path, command: str) -> None:
+    """The validation in its release's record: the runs, their sample sizes, the report's checksum."""
+    release = Release.open(releases_root(config.releases or None), config.release)
+    runs = [{"name": run["name"], "folder": run["folder"], "objects": run["objects"]} for run in document["runs"]]
+    entry = {"folder": config.folder, "runs": runs, "report": str(report), "report_sha256": sha256_of_file(report),
+             "config": config.text}
+    release.log(command, {"validation": config.folder, "runs": {run["name"]: run["objects"] for run in runs}},
+                section="validations", entry=entry, replacing="folder")
 
 
 @dataclass

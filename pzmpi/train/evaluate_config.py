@@ -11,13 +11,19 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.core.errors import ConfigError
+from pzmpi.core.release import Release, newest_runs, releases_root
 from pzmpi.core.tomlconfig import NUMBER, Key, dump_toml, read_toml, resolve_path, validate_sections
 
 EVALUATE_SCHEMA: dict[str, dict[str, Key]] = {
     "evaluate": {
-        "runs": Key((list,), None, "folders of finished runs of 'pzmpi run' over a set with known redshifts",
-                    required=True),
-        "names": Key((list,), [], "a name per run in the report (default: each run's estimator)"),
+        "runs": Key((list,), [], "folders of finished runs of 'pzmpi run' over a set with known redshifts; "
+                                 "or 'evaluate.release'"),
+        "release": Key((str,), "", "in place of 'runs': the newest run of each code over this release's test split "
+                                   "(input.table = 'test'), found in its record, where the report is entered"),
+        "releases": Key((str,), "", "with 'evaluate.release': where releases live (default: $PZMPI_RELEASES, "
+                                    "else ./releases)"),
+        "names": Key((list,), [], "a name per run in the report (default: each run's code with 'release', "
+                                  "else its estimator)"),
         "truth_column": Key((str,), "redshift", "column of the runs' input catalog holding the true redshift"),
         "point_estimate": Key((str,), "zmode", "the point estimate the point metrics are computed on"),
         "magnitude_band": Key((str,), "i", "band whose AB magnitude (cleaned as the run cleans it) bins the metrics"),
@@ -39,6 +45,8 @@ EVALUATE_SCHEMA: dict[str, dict[str, Key]] = {
 class EvaluateConfig:
     runs: list[str]
     names: list[str]
+    release: str
+    releases: str
     truth_column: str
     point_estimate: str
     magnitude_band: str
@@ -61,10 +69,13 @@ def load_evaluate_config(path: str | Path, overrides: list[str] | None = None) -
 def build_evaluate_config(raw: dict[str, Any], base_dir: Path, source: str) -> EvaluateConfig:
     values = validate_sections(raw, EVALUATE_SCHEMA, source)
     settings = values["evaluate"]
-    runs = [resolve_path(base_dir, run) for run in settings["runs"]]
-    if not runs:
-        raise ConfigError(f"{source}: 'evaluate.runs' must name at least one run folder")
-    names = settings["names"]
+    runs, names = [resolve_path(base_dir, run) for run in settings["runs"]], settings["names"]
+    if bool(runs) == bool(settings["release"]):
+        raise ConfigError(f"{source}: set exactly one of 'evaluate.runs' (run folders) and 'evaluate.release'")
+    if settings["release"]:
+        releases = resolve_path(base_dir, settings["releases"]) or None
+        newest = newest_runs(Release.open(releases_root(releases), settings["release"]), "test")
+        runs, names = [entry["folder"] for entry in newest.values()], names or list(newest)
     if names and len(names) != len(runs):
         raise ConfigError(f"{source}: 'evaluate.names' has {len(names)} names for {len(runs)} runs")
     if len(set(names)) != len(names):
@@ -78,7 +89,8 @@ def build_evaluate_config(raw: dict[str, Any], base_dir: Path, source: str) -> E
     for run in runs:
         if not Path(run).is_dir():
             raise ConfigError(f"{source}: 'evaluate.runs': {run} is not a folder")
-    return EvaluateConfig(runs=runs, names=list(names), truth_column=settings["truth_column"],
+    return EvaluateConfig(runs=runs, names=list(names), release=settings["release"],
+                          releases=resolve_path(base_dir, settings["releases"]), truth_column=settings["truth_column"],
                           point_estimate=settings["point_estimate"], magnitude_band=settings["magnitude_band"],
                           magnitude_bins=list(edges),
                           requirement_magnitude_limit=float(settings["requirement_magnitude_limit"]),

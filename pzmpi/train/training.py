@@ -8,6 +8,7 @@ every run that uses it.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ import pyarrow.parquet as pq
 
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.files import write_text_atomically
+from pzmpi.core.release import table_files
 from pzmpi.core.tomlconfig import require_file
+from pzmpi.estimators import estimator_code
 from pzmpi.estimators.cleaning import clean_chunk, input_columns
 from pzmpi.estimators.model_info import training_record_path
 from pzmpi.estimators.config import Config
@@ -41,8 +44,12 @@ def read_training_table(config: Config) -> dict[str, np.ndarray]:
     return {c: table.column(c).to_numpy() for c in wanted}
 
 
-def train(config: Config) -> Path:
-    """Write ``estimator.model`` from ``training.input``; returns the model's path."""
+def train(config: Config, command: str = "") -> Path:
+    """Write ``estimator.model`` from ``training.input`` (by default, from ``input.release``: its newest training
+    set's training split); returns the model's path. A model trained on a release's training set enters its record."""
+    release = config.input.release_record() if config.input.release else None
+    if release is not None and not config.training.input:
+        config = replace(config, training=replace(config.training, input=table_files(release, "training")[0]))
     raw = read_training_table(config)
     redshift = np.asarray(raw.pop(config.training.redshift_column), dtype=np.float64)
     raw[config.input.id_column] = np.arange(len(redshift))
@@ -50,8 +57,15 @@ def train(config: Config) -> Path:
     columns["redshift"] = redshift
     Path(config.estimator.model).parent.mkdir(parents=True, exist_ok=True)
     train_model(config, columns)
-    write_text_atomically(training_record_path(config.estimator.model),
-                          json.dumps(training_record(config, redshift), indent=1) + "\n")
+    record = training_record(config, redshift)
+    write_text_atomically(training_record_path(config.estimator.model), json.dumps(record, indent=1) + "\n")
+    if release is not None:
+        code = estimator_code(config.estimator.name)
+        entry = {"code": code, "model_file": str(config.estimator.model), **record, "config": config.text,
+                 "config_sha256": config.sha256}
+        release.log(command or f"pzmpi train ({code})", {"model": entry["model_file"], "code": code,
+                                                          "rows": record["rows"]},
+                    section="models", entry=entry, replacing="model_file")
     return Path(config.estimator.model)
 
 

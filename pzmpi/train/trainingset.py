@@ -309,7 +309,7 @@ def register(config: TrainingSetConfig, source: Photometry, paths: dict[str, Pat
              command: str) -> None:
     """The training set in its release's record: its files with checksums, its configuration, its counts."""
     release = Release.open(releases_root(config.photometry["releases"] or None), source.release)
-    files = [{"name": str(path), "sha256": sha256_of_file(path)} for path in paths.values()]
+    files = [{"role": role, "name": str(path), "sha256": sha256_of_file(path)} for role, path in paths.items()]
     counts = document["counts"]
     entry = {"name": config.name, "folder": config.folder, "files": files, "config": config.text,
              "training_rows": counts["training"], "test_rows": counts["test"], "seed": config.seed}

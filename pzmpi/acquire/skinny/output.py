@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pzmpi.core.files import write_bytes_atomically
+from pzmpi.photometry.bands import SKINNY_MAGNITUDE, SKINNY_MAGNITUDE_ERROR
 
 METADATA_KEY = b"pzmpi.skinny"
 STATISTICS_COLUMNS = ("objectId", "coord_ra", "coord_dec")
@@ -38,11 +39,11 @@ WRITE_BATCH_ROWS = 1 << 16  # rows pyarrow encodes per batch: 3-8% faster than i
 
 
 def mag_column(band: str) -> str:
-    return f"mag_{band}"
+    return SKINNY_MAGNITUDE.format(band=band)
 
 
 def magerr_column(band: str) -> str:
-    return f"magerr_{band}"
+    return SKINNY_MAGNITUDE_ERROR.format(band=band)
 
 
 def output_schema(bands: list[str]) -> pa.Schema:
