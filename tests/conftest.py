@@ -117,7 +117,10 @@ class TrainedModels:
 
     def __getitem__(self, key: str) -> Path:
         name, params = TEST_ESTIMATORS[key]
-        return self.train(key, name, params)
+        model = self.train(key, name, params)
+        if key == "bpz":
+            made_once(self.sample.parent / "bpz-templates", lambda folder: make_bpz_templates(folder, model))
+        return model
 
     def train(self, key: str, name: str, params: dict, training_rows: int | None = None) -> Path:
         """The model ``key`` of estimator ``name`` trained with ``params`` (on the first ``training_rows`` rows)."""
@@ -138,6 +141,17 @@ class TrainedModels:
 
             self.paths[key] = made_once(self.sample.parent / f"model-{key}", train) / f"{key}.pkl"
         return self.paths[key]
+
+
+def make_bpz_templates(folder: Path, model: Path) -> None:
+    """BPZ's AB files, made once, before any test uses BPZ: RAIL makes them on first use, in place, and a process
+    that reads one while another writes it fails (within a job, pzmpi's root makes them first)."""
+    from pzmpi.estimators.config import load_config
+    from pzmpi.estimators.rail_adapter import open_rail_stage
+
+    config = write_config(folder / "bpz.toml", input=object_input("unused"),
+                          estimator={"name": "bpz", "model": str(model)}, output={"folder": "unused"})
+    open_rail_stage(load_config(config))
 
 
 @pytest.fixture(scope="session")

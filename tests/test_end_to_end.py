@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import mpi_environment, run_pzmpi, write_config
+from conftest import TrainedModels, mpi_environment, run_pzmpi, write_config
 
 pytestmark = pytest.mark.mpi
 
@@ -27,8 +27,10 @@ HISTORY = ["release", "verify", "skinny", "training-set", "train", "train", "run
 _demos: dict[str, tuple[Path, subprocess.CompletedProcess[str]]] = {}
 
 
-def run_demo(style: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def run_demo(style: str, tmp_path_factory: pytest.TempPathFactory,
+             models: TrainedModels) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """``bin/demo`` on a ``style`` release, once per session and style."""
+    models["bpz"]  # BPZ's AB files are made before any BPZ runs (conftest.make_bpz_templates)
     if style not in _demos:
         folder = tmp_path_factory.mktemp(f"demo-{style}")
         env = {**mpi_environment(), "PZMPI_DEMO_DIR": str(folder), "PZMPI_DEMO_STYLE": style,
@@ -38,8 +40,8 @@ def run_demo(style: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 
 
 @pytest.mark.parametrize("style", ["dp02", "dp1"])
-def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, tmp_path_factory):
-    demo, result = run_demo(style, tmp_path_factory)
+def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, tmp_path_factory, models):
+    demo, result = run_demo(style, tmp_path_factory, models)
     assert result.returncode == 0, result.stdout + result.stderr
     outcomes = [line.split()[0] for line in result.stdout.splitlines() if line and not line.startswith(
         ("release record:", "reports:", "package:", " "))]
@@ -86,9 +88,9 @@ def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, 
 
 
 @pytest.fixture
-def finished_release(tmp_path, tmp_path_factory, monkeypatch) -> Path:
+def finished_release(tmp_path, tmp_path_factory, monkeypatch, models) -> Path:
     """A copy of the DP0.2-style demo's release record (its files stay where the demo wrote them)."""
-    demo, result = run_demo("dp02", tmp_path_factory)
+    demo, result = run_demo("dp02", tmp_path_factory, models)
     assert result.returncode == 0, result.stdout + result.stderr
     shutil.copytree(demo / "releases", tmp_path / "releases")
     monkeypatch.setenv("PZMPI_RELEASES", str(tmp_path / "releases"))  # inherited by run_pzmpi's launches

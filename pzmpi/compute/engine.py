@@ -98,7 +98,7 @@ def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
                  len(plan.unreadable))
 
     with timer.stage("setup"):
-        estimator, error = _load_estimator(config)
+        estimator, error = mpi.root_first(comm, lambda: _load_estimator(config))
         mpi.agree(comm, error)
         attrs = mpi.broadcast_from_root(comm, lambda: provenance.piece_attributes(config))
         if rank == mpi.ROOT:

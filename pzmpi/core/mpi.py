@@ -89,18 +89,19 @@ def broadcast_from_root(comm: Comm, produce: Callable[[], T]) -> T:
     return value
 
 
-def root_first(comm: Comm, job: Callable[[], None]) -> None:
-    """Collective: the root runs ``job``, then every other rank does.
+def root_first(comm: Comm, job: Callable[[], T]) -> T:
+    """Collective: the root runs ``job``, then every other rank does; returns this rank's result.
 
-    For numba's compilation: the root compiles and fills the on-disk cache, and the
-    other ranks load from it instead of all compiling the same kernels at once
-    (where the ranks share the cache's folder; elsewhere they compile as before).
+    For set-up that fills a shared cache on first use: numba's compiled kernels
+    (the root compiles, the others load from the on-disk cache where they share
+    its folder), and the files RAIL's estimators make when they are missing, such
+    as BPZ's AB files (written in place, which the other ranks must not read half made).
     """
-    if comm.Get_rank() == ROOT:
-        job()
+    result = job() if comm.Get_rank() == ROOT else None
     comm.Barrier()
     if comm.Get_rank() != ROOT:
-        job()
+        result = job()
+    return result  # type: ignore[return-value]
 
 
 def broadcast(comm: Comm, value: T) -> T:

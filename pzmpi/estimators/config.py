@@ -100,9 +100,6 @@ SCHEMA: dict[str, dict[str, Key]] = {
 @dataclass(frozen=True)
 class InputConfig:
     paths: list[str]
-    release: str
-    table: str
-    releases: str
     id_column: str
     bands: list[str]
     flux_column: str
@@ -113,6 +110,9 @@ class InputConfig:
     ebv_column: str
     ra_column: str
     dec_column: str
+    release: str = ""
+    table: str = "skinny"
+    releases: str = ""
 
     def release_record(self) -> Release:
         """The release ``release`` names, its record read (a ConfigError names it when there is none)."""
