@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
-from conftest import TrainedModels, mpi_environment, run_pzmpi, write_config
+from conftest import TrainedModels, made_once, mpi_environment, run_pzmpi, session_folder, write_config
 
 pytestmark = pytest.mark.mpi
 
@@ -24,30 +24,32 @@ STAGES = ["synthetic", "release-init", "verify", "skinny", "training-set", "trai
 # The history of the release record: the first word of each command that changed it, in order.
 HISTORY = ["release", "verify", "skinny", "training-set", "train", "train", "run", "run", "run", "run", "evaluate",
            "publish", "package"]
-_demos: dict[str, tuple[Path, subprocess.CompletedProcess[str]]] = {}
 
 
-def run_demo(style: str, tmp_path_factory: pytest.TempPathFactory,
-             models: TrainedModels) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """``bin/demo`` on a ``style`` release, once per session and style."""
+def run_demo(style: str, tmp_path_factory: pytest.TempPathFactory, models: TrainedModels) -> tuple[Path, dict]:
+    """``bin/demo`` on a ``style`` release, once per session and style whichever worker asks first: its folder, and
+    its exit status and output."""
     models["bpz"]  # BPZ's AB files are made before any BPZ runs (conftest.make_bpz_templates)
-    if style not in _demos:
-        folder = tmp_path_factory.mktemp(f"demo-{style}")
+
+    def make(folder: Path) -> None:
         env = {**mpi_environment(), "PZMPI_DEMO_DIR": str(folder), "PZMPI_DEMO_STYLE": style,
                "PZMPI_DEMO_FRACTION": FRACTION}
-        _demos[style] = folder, subprocess.run([str(DEMO)], env=env, capture_output=True, text=True, timeout=900)
-    return _demos[style]
+        result = subprocess.run([str(DEMO)], env=env, capture_output=True, text=True, timeout=900)
+        (folder / "demo.json").write_text(json.dumps({"returncode": result.returncode, "stdout": result.stdout,
+                                                      "stderr": result.stderr}))
+
+    folder = made_once(session_folder(tmp_path_factory) / f"demo-{style}", make)
+    return folder, json.loads((folder / "demo.json").read_text())
 
 
 @pytest.mark.parametrize("style", ["dp02", "dp1"])
 def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, tmp_path_factory, models):
     demo, result = run_demo(style, tmp_path_factory, models)
-    assert result.returncode == 0, result.stdout + result.stderr
-    outcomes = [line.split()[0] for line in result.stdout.splitlines() if line and not line.startswith(
-        ("release record:", "reports:", "package:", " "))]
-    assert outcomes == STAGES, result.stdout
-    assert f"package: {demo / 'delivery'}" in result.stdout
-    assert "passed" in result.stdout.splitlines()[len(STAGES) - 1]
+    assert result["returncode"] == 0, result["stdout"] + result["stderr"]
+    lines = result["stdout"].splitlines()
+    outcomes = [line.split()[0] for line in lines if not line.startswith(("release record:", "reports:", "package:"))]
+    assert outcomes == STAGES, result["stdout"]
+    assert f"package: {demo / 'delivery'}" in lines and "passed" in lines[len(STAGES) - 1]
 
     # every primary object of the catalog appears once in the published table, with both codes' estimates
     catalog = pq.read_table(demo / "dc2" / "catalog")
@@ -91,7 +93,7 @@ def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, 
 def finished_release(tmp_path, tmp_path_factory, monkeypatch, models) -> Path:
     """A copy of the DP0.2-style demo's release record (its files stay where the demo wrote them)."""
     demo, result = run_demo("dp02", tmp_path_factory, models)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result["returncode"] == 0, result["stdout"] + result["stderr"]
     shutil.copytree(demo / "releases", tmp_path / "releases")
     monkeypatch.setenv("PZMPI_RELEASES", str(tmp_path / "releases"))  # inherited by run_pzmpi's launches
     return demo

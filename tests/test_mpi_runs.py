@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import filecmp
 import json
+import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,7 +17,9 @@ import h5py
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from conftest import object_input, run_pzmpi, write_config
+from conftest import mpi_environment, object_input, run_pzmpi, write_config
+
+from pzmpi.core.stopping import EXIT_STOPPED
 
 pytestmark = pytest.mark.mpi
 
@@ -195,3 +201,60 @@ def test_bad_files_sink_only_themselves_and_a_rerun_resumes(tmp_path, sample, mo
     assert not list(pieces.glob("dc2_object_001*"))
     with h5py.File(tmp_path / "run" / "index.hdf5") as index:
         assert len(index["ancil/objectId"]) == 20449 - 5112
+
+
+def rank_processes(launcher: int) -> list[int]:
+    """The pids of the ranks ``mpiexec`` (pid ``launcher``) started: its descendants running pzmpi."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # "pid (command) state ppid ..."
+        except OSError:
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [launcher]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            todo.append(child)
+            if b"pzmpi" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
+def test_sigterm_stops_every_rank_cleanly_and_the_next_run_finishes_the_same(tmp_path, sample):
+    configs = {name: run_config(tmp_path / name, sample, tmp_path / "model.pkl", name="slow_estimator.SlowEstimator",
+                                training={"input": str(sample / "training.parquet")}, run={"rows_per_chunk": 500})
+               for name in ("reference", "stopped")}  # the same configuration, run in two folders
+    assert run_pzmpi(["train", str(configs["reference"])]).returncode == 0
+    assert run_pzmpi(["run", str(configs["reference"])], ranks=2).returncode == 0
+    folder, config, reference = tmp_path / "stopped", configs["stopped"], tmp_path / "reference" / "run"
+
+    command = ["mpiexec", "-n", "2", sys.executable, "-m", "pzmpi", "run", str(config)]
+    job = subprocess.Popen(command, cwd=folder, env=mpi_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    pieces = folder / "run" / "pieces"
+    deadline = time.monotonic() + 120
+    while not list(pieces.glob("*.hdf5")) and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the first piece is finished: the run is in the middle of its work
+    ranks = rank_processes(job.pid)
+    assert len(ranks) == 2 and job.poll() is None
+    signalled = time.monotonic()
+    for pid in ranks:  # as Slurm signals every process of the job at its time limit
+        os.kill(pid, signal.SIGTERM)
+    out, err = job.communicate(timeout=60)
+    assert job.returncode == EXIT_STOPPED, out + err
+    assert time.monotonic() - signalled < 20
+    assert "SIGTERM received" in out and "run the same command again" in out, out
+    finished = sorted(p.name for p in pieces.glob("*.hdf5"))
+    assert 0 < len(finished) < 8 and not list(pieces.glob("*.inprogress"))
+    for name in finished:  # every file under a final name is a whole piece
+        assert filecmp.cmp(pieces / name, reference / "pieces" / name, shallow=False), name
+    profile = json.loads((folder / "run" / "profile.json").read_text())
+    assert profile["stopped_ranks"] == {"0": "SIGTERM", "1": "SIGTERM"}
+
+    result = run_pzmpi(["run", str(config)], ranks=2, cwd=folder)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((folder / "run" / "profile.json").read_text())["counters"]["pieces_skipped"] == len(finished)
+    assert sorted(p.name for p in pieces.iterdir()) == sorted(p.name for p in (reference / "pieces").iterdir())
+    for name in [*(p.name for p in pieces.iterdir()), "../index.hdf5", "../summary.hdf5"]:
+        assert filecmp.cmp(pieces / name, reference / "pieces" / name, shallow=False), name

@@ -27,6 +27,7 @@ from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
 from pzmpi.core.release import release_of_inputs, table_files
 from pzmpi.core.runtime import settle_process
+from pzmpi.core.stopping import EXIT_STOPPED, StopRequested, StopSignal
 from pzmpi.estimators import estimator_code
 from pzmpi.estimators.cleaning import clean_chunk, input_columns, position_columns
 from pzmpi.estimators.config import NONDETECTED_BANDS, Config
@@ -81,7 +82,13 @@ def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
 
     When the inputs are a release's skinny table, the finished run is entered in
     the release's record (``runs``), where ``pzmpi publish --release`` finds it.
+    SIGTERM stops the run cleanly after the chunk in hand (``core.stopping``).
     """
+    with StopSignal() as stop:
+        return _run(config, comm, command, stop)
+
+
+def _run(config: Config, comm: mpi.Comm, command: str, stop: StopSignal) -> int:
     start = time.perf_counter()
     timer = StageTimer(origin=start)
     rank, size = comm.Get_rank(), comm.Get_size()
@@ -123,18 +130,24 @@ def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
     progress = mpi.ProgressChannel(comm, reporter)
     failures: list[dict[str, str]] = []
     totals = Totals(layout) if layout is not None else None
-    for piece in plan.pieces_of(rank):
-        with timer.piece(piece.output_name):
-            outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress)
-            if isinstance(outcome, Summary):
-                with timer.stage("summary"):
-                    totals.add(outcome)
-        if isinstance(outcome, dict):
-            failures.append(outcome)
+    stopped_by = None
+    try:
+        for piece in plan.pieces_of(rank):
+            stop.check()
+            with timer.piece(piece.output_name):
+                outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress, stop)
+                if isinstance(outcome, Summary):
+                    with timer.stage("summary"):
+                        totals.add(outcome)
+            if isinstance(outcome, dict):
+                failures.append(outcome)
+    except StopRequested as request:
+        stopped_by = str(request)
+        log.warning("%s received: stopped after the chunk in hand, the piece being written dropped", stopped_by)
     timer.count("library_loads", estimator.library_loads)
     with timer.stage("wait"):
         progress.close()
-        records = mpi.gather_to_root(comm, (timer.record(rank), failures))
+        records = mpi.gather_to_root(comm, (timer.record(rank), failures, stopped_by))
         merged = mpi.sum_to_root(comm, totals) if totals is not None else None
 
     status = EXIT_OK
@@ -214,7 +227,7 @@ def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
 
 def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
                    attrs: dict[str, Any], layout: Layout | None, timer: StageTimer,
-                   progress: mpi.ProgressChannel) -> Summary | dict[str, str] | None:
+                   progress: mpi.ProgressChannel, stop: StopSignal) -> Summary | dict[str, str] | None:
     """Read, clean, estimate and write one piece: its summary (when kept), or a failure record for a bad input.
 
     A finished piece with the same identity (and, when summaries are kept, a
@@ -261,6 +274,7 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
                     writer.write(chunk.ids, stored, points, extras)
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
+                stop.check()  # raises out of the writer, which deletes its unfinished file
             with timer.stage("write"):
                 if summary is not None:
                     summary.write(writer.group("summary"))
@@ -287,20 +301,22 @@ def _count_chunk(timer: StageTimer, nondetections: dict[str, int], bad_ebv: int,
 def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[Any], attrs: dict[str, Any],
                     wall: float) -> int:
     """Write the profile and the index, report, and choose the exit status."""
-    failures = [f for _, rank_failures in records for f in rank_failures]
+    failures = [f for _, rank_failures, _ in records for f in rank_failures]
+    stopped = {rank: signal for rank, (_, _, signal) in enumerate(records) if signal}
     failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
     finished = [(paths.pieces / p.output_name, p.num_rows) for p in plan.pieces
                 if (paths.pieces / p.output_name).is_file()]
     indexed_rows = write_index(paths.index, finished) if finished else 0
     if not finished:
         paths.index.unlink(missing_ok=True)
-    profile = summarize([record for record, _ in records], wall, extra={
+    profile = summarize([record for record, _, _ in records], wall, extra={
         "run_dir": str(paths.root),
         "estimator": config.estimator.name,
         "implementation": attrs["implementation"],
         "bands": config.input.bands,
         "index_rows": indexed_rows,
         "failures": failures,
+        "stopped_ranks": stopped,
         "versions": json.loads(attrs["versions"]),
     })
     write_text_atomically(paths.profile, json.dumps(profile, indent=1))
@@ -313,5 +329,10 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     log.info("%s objects in %.1f s on %d ranks: %s objects/s; load imbalance %.3f. Details: pzmpi profile %s",
              f"{profile['total_rows']:,}", wall, len(records), f"{profile['objects_per_second']:,.0f}",
              profile["load_imbalance"], paths.root)
+    if stopped:
+        log.warning("stopped by %s on %d rank(s) with %d of %d pieces finished: run the same command again to "
+                    "finish (finished pieces are kept); exit status %d", ", ".join(sorted(set(stopped.values()))),
+                    len(stopped), len(finished), len(plan.pieces), EXIT_STOPPED)
+        return EXIT_STOPPED
     return EXIT_SOME_INPUTS_FAILED if failures else EXIT_OK
 
