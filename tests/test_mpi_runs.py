@@ -258,3 +258,31 @@ def test_sigterm_stops_every_rank_cleanly_and_the_next_run_finishes_the_same(tmp
     assert sorted(p.name for p in pieces.iterdir()) == sorted(p.name for p in (reference / "pieces").iterdir())
     for name in [*(p.name for p in pieces.iterdir()), "../index.hdf5", "../summary.hdf5"]:
         assert filecmp.cmp(pieces / name, reference / "pieces" / name, shallow=False), name
+
+
+def test_status_flags_a_slow_rank_while_the_run_goes_and_heartbeats_stop_after_it(tmp_path, sample):
+    config = run_config(tmp_path, sample, tmp_path / "model.pkl", name="slow_estimator.OneSlowRankEstimator",
+                        training={"input": str(sample / "training.parquet")},
+                        run={"rows_per_chunk": 500, "heartbeat_interval": 0.2})
+    assert run_pzmpi(["train", str(config)]).returncode == 0
+    job = subprocess.Popen(["mpiexec", "-n", "4", sys.executable, "-m", "pzmpi", "run", str(config)], cwd=tmp_path,
+                           env=mpi_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict = {}
+    deadline = time.monotonic() + 120
+    while job.poll() is None and time.monotonic() < deadline and not seen.get("flagged"):
+        time.sleep(0.3)
+        result = run_pzmpi(["status", str(tmp_path / "run"), "--json"])
+        if result.returncode == 0:  # 2 until the plan is written
+            seen = json.loads(result.stdout)
+    assert seen.get("flagged") == [3], seen  # the slow rank, and only it, while the run goes
+    assert "slow" in next(rank for rank in seen["ranks"] if rank["rank"] == 3)["flags"]
+    assert seen["state"] == "running" and 0 < seen["rows_done"] < 20449 and seen["memory_per_host"]
+    assert job.wait(timeout=120) == 0
+
+    text = run_pzmpi(["status", str(tmp_path / "run")]).stdout
+    assert "state      finished" in text and "20,449/20,449 objects (100.0%)" in text and "flagged" not in text
+    beats = sorted((tmp_path / "run" / "status").glob("rank*.json"))
+    assert len(beats) == 4 and all(json.loads(b.read_text())["state"] == "finished" for b in beats)
+    written = [b.stat().st_mtime_ns for b in beats]
+    time.sleep(1.0)  # five heartbeat intervals: nothing writes them any more
+    assert [b.stat().st_mtime_ns for b in beats] == written

@@ -26,6 +26,15 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     profile.add_argument("--json", action="store_true", help="print the per-run summary as JSON")
     profile.set_defaults(handler=profile_command)
 
+    status = commands.add_parser("status", help="a run's progress, ETA, slow or silent ranks, failures and memory "
+                                                "per node, from its ranks' heartbeats (any node, any time)")
+    status.add_argument("run_dir")
+    status.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS until the run ends")
+    status.add_argument("--silent-after", type=float, metavar="SECONDS",
+                        help="flag a working rank silent past this (default: 3 of its heartbeat intervals)")
+    status.add_argument("--json", action="store_true", help="print the assessment as JSON")
+    status.set_defaults(handler=status_command)
+
     report = commands.add_parser("report", help="write a finished run's results report (results.json, results.html)")
     report.add_argument("run_dir")
     report.add_argument("--output", help="folder of the report (default: RUN_DIR/report)")
@@ -73,6 +82,26 @@ def profile_command(args: argparse.Namespace, command: str) -> int:
         plot_timeline(profile, args.timeline)
         print(f"timeline written to {args.timeline}")
     return 0
+
+
+def status_command(args: argparse.Namespace, command: str) -> int:
+    import time
+    from pathlib import Path
+
+    from pzmpi.compute.status import assess, format_status, read_status
+
+    run_dir = Path(args.run_dir)
+    while True:
+        try:
+            plan, beats = read_status(run_dir)
+        except FileNotFoundError as error:
+            return usage_error(error)
+        status = assess(plan, beats, time.time(), args.silent_after)
+        print(json.dumps(status, indent=1) if args.json else format_status(run_dir, status), flush=True)
+        if not args.watch or status["state"] != "running":
+            return 0
+        time.sleep(args.watch)
+        print()
 
 
 def report_command(args: argparse.Namespace, command: str) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.compute import provenance
+from pzmpi.compute.heartbeat import HEARTBEAT_FOLDER, Heartbeat
 from pzmpi.compute.plan import InputFile, Piece, Plan, in_listed_order, plan_from_footers, read_footers, shares_of
 from pzmpi.compute.summary import (TOMOGRAPHIC_BIN, Layout, Summary, Totals, read_piece_summary, summary_layout,
                                    write_run_summary)
@@ -128,22 +129,27 @@ def _run(config: Config, comm: mpi.Comm, command: str, stop: StopSignal) -> int:
     if rank == mpi.ROOT:
         reporter = ProgressReporter(plan.total_rows, sys.stderr, sys.stderr.isatty(), config.run.progress_interval)
     progress = mpi.ProgressChannel(comm, reporter)
+    heartbeat = Heartbeat(paths.root, rank, plan.rows_of(rank), config.run.heartbeat_interval)
     failures: list[dict[str, str]] = []
     totals = Totals(layout) if layout is not None else None
     stopped_by = None
     try:
         for piece in plan.pieces_of(rank):
             stop.check()
+            heartbeat.beat(piece=piece.output_name)
             with timer.piece(piece.output_name):
-                outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress, stop)
+                outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress, stop,
+                                         heartbeat)
                 if isinstance(outcome, Summary):
                     with timer.stage("summary"):
                         totals.add(outcome)
             if isinstance(outcome, dict):
                 failures.append(outcome)
+                heartbeat.beat(failed=True)
     except StopRequested as request:
         stopped_by = str(request)
         log.warning("%s received: stopped after the chunk in hand, the piece being written dropped", stopped_by)
+    heartbeat.last("stopped" if stopped_by else "finished")
     timer.count("library_loads", estimator.library_loads)
     with timer.stage("wait"):
         progress.close()
@@ -189,6 +195,8 @@ def _list_on_root(config: Config, paths: RunPaths) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
         leftover.unlink()
+    for heartbeat in (paths.root / HEARTBEAT_FOLDER).glob("*.json"):  # an earlier run's ranks
+        heartbeat.unlink()
     return listed
 
 
@@ -227,7 +235,8 @@ def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
 
 def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
                    attrs: dict[str, Any], layout: Layout | None, timer: StageTimer,
-                   progress: mpi.ProgressChannel, stop: StopSignal) -> Summary | dict[str, str] | None:
+                   progress: mpi.ProgressChannel, stop: StopSignal,
+                   heartbeat: Heartbeat) -> Summary | dict[str, str] | None:
     """Read, clean, estimate and write one piece: its summary (when kept), or a failure record for a bad input.
 
     A finished piece with the same identity (and, when summaries are kept, a
@@ -241,6 +250,7 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
         if layout is None or kept is not None:
             timer.count("pieces_skipped")
             progress.add(piece.num_rows)
+            heartbeat.beat(piece.num_rows)
             log.info("%s: already done, skipped", piece.output_name)
             return kept
     grid = estimator.grid
@@ -274,6 +284,7 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
                     writer.write(chunk.ids, stored, points, extras)
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
+                heartbeat.beat(len(chunk))
                 stop.check()  # raises out of the writer, which deletes its unfinished file
             with timer.stage("write"):
                 if summary is not None:

@@ -93,6 +93,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "max_rows_per_piece": Key((int,), 500000, "a file with more rows is split, at row-group boundaries, into pieces of about this size"),
         "threads_per_rank": Key((int,), 1, "BLAS, OpenMP, numba and Arrow threads per rank"),
         "progress_interval": Key(NUMBER, 30.0, "seconds between progress lines in a batch log"),
+        "heartbeat_interval": Key(NUMBER, 30.0, "seconds between a rank's heartbeats (RUN/status/), which 'pzmpi status' reads"),
     },
 }
 
@@ -189,6 +190,7 @@ class RunSettings:
     max_rows_per_piece: int
     threads_per_rank: int
     progress_interval: float
+    heartbeat_interval: float
 
 
 @dataclass(frozen=True)
