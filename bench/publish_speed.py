@@ -11,7 +11,7 @@ rows that are already made: the rows of pzmpi's own table, written first as
 flat parquet files, one per run piece. It builds no index. Prints rows/s for
 both and the ratio; the target is at least 2. Then it prints the bytes on
 disk of pzmpi's partitions per object per code, and per group of columns;
-last, it writes pzmpi's table again at zstd levels 3, 9 (pzmpi's) and 15
+last, it writes pzmpi's table again at zstd levels 3 (pzmpi's), 9 and 15
 (hats's default) and prints the bytes per object per code and the time each took.
 """
 

@@ -1,9 +1,9 @@
 """Shared fixtures: RAIL's DC2 sample as Object-like parquet, trained models, and an mpiexec runner.
 
-``bin/test`` runs the suite on both cores with pytest-xdist: every test marked
-``mpi`` (it launches ``mpiexec``) runs on one worker, one after the other, and
-the other tests share the other worker. The sample and the trained models are
-made once per session, whichever worker asks first, under a file lock.
+``bin/test`` runs the suite on both cores with pytest-xdist, two workers sharing
+every test: two ``mpiexec`` jobs may run at once, oversubscribed, each under its
+timeout. The sample, the trained models and the end-to-end demos are made once
+per session, by whichever worker asks first, under a file lock.
 """
 
 from __future__ import annotations
@@ -50,13 +50,6 @@ def write_config(path: Path, **sections: dict) -> Path:
 
 def object_input(paths: str | list[str]) -> dict:
     return {"paths": paths, "flux_column": "{band}_cModelFlux", "flux_error_column": "{band}_cModelFluxErr"}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist (``--dist loadgroup``), every test that launches mpiexec runs on the same worker."""
-    for item in items:
-        if item.get_closest_marker("mpi"):
-            item.add_marker(pytest.mark.xdist_group("mpi"))
 
 
 def session_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
