@@ -159,10 +159,11 @@ def _run(config: Config, comm: mpi.Comm, command: str, stop: StopSignal) -> int:
     status = EXIT_OK
     if rank == mpi.ROOT:
         assert records is not None
+        finish_start = time.perf_counter()
         if merged is not None:
             write_run_summary(paths.summary, merged, {"estimator": config.estimator.name,
                                                       "result_key": attrs["result_key"]})
-        status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start)
+        status = _finish_on_root(config, plan, paths, records, attrs, time.perf_counter() - start, finish_start)
         _register_in_release(config, plan, paths, attrs, status, command)
     return mpi.broadcast(comm, status)
 
@@ -310,8 +311,9 @@ def _count_chunk(timer: StageTimer, nondetections: dict[str, int], bad_ebv: int,
 
 
 def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[Any], attrs: dict[str, Any],
-                    wall: float) -> int:
-    """Write the profile and the index, report, and choose the exit status."""
+                    wall: float, finish_start: float) -> int:
+    """Write the index and the profile (with the root's time to finish, summary and index), report, and choose
+    the exit status."""
     failures = [f for _, rank_failures, _ in records for f in rank_failures]
     stopped = {rank: signal for rank, (_, _, signal) in enumerate(records) if signal}
     failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
@@ -328,6 +330,7 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
         "index_rows": indexed_rows,
         "failures": failures,
         "stopped_ranks": stopped,
+        "finish_seconds": time.perf_counter() - finish_start,
         "versions": json.loads(attrs["versions"]),
     })
     write_text_atomically(paths.profile, json.dumps(profile, indent=1))
