@@ -164,3 +164,18 @@ def test_a_stage_run_too_early_names_the_step_it_needs(finished_release, tmp_pat
         assert result.returncode == 2 and message in result.stderr, (step, result.stderr)
     assert [entry["command"].split()[1] for entry in json.loads(
         (tmp_path / "releases" / "new" / "release.json").read_text())["history"]] == ["release"]
+
+
+def test_a_run_of_the_release_plans_from_its_record_without_reading_a_footer(finished_release, tmp_path):
+    plans = {}
+    for name, source in (("record", ["input.release=dc2"]),
+                         ("footers", ["input.release=''", f"input.paths={json.dumps(str(finished_release / 'skinny'))}",
+                                      "input.magnitude_column=mag_{band}", "input.magnitude_error_column=magerr_{band}"])):
+        overrides = [item for setting in source for item in ("--set", setting)]
+        result = run_pzmpi(["run", str(finished_release / "bpz.toml"), *overrides,
+                            "--set", f"output.folder={json.dumps(str(tmp_path / name))}"], ranks=2)
+        assert result.returncode == 0, result.stderr
+        profile = json.loads((tmp_path / name / "profile.json").read_text())
+        plans[name] = json.loads((tmp_path / name / "plan.json").read_text())
+        assert profile["counters"]["footers_read"] == (0 if name == "record" else 4)
+    assert plans["record"] == plans["footers"] and len(plans["record"]["pieces"]) == 4

@@ -26,7 +26,7 @@ from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
 from pzmpi.core.profiling import StageTimer, summarize
 from pzmpi.core.progress import ProgressReporter
-from pzmpi.core.release import release_of_inputs, table_files
+from pzmpi.core.release import recorded_layouts, release_of_inputs, table_files
 from pzmpi.core.runtime import settle_process
 from pzmpi.core.stopping import EXIT_STOPPED, StopRequested, StopSignal
 from pzmpi.estimators import estimator_code
@@ -96,8 +96,11 @@ def _run(config: Config, comm: mpi.Comm, command: str, stop: StopSignal) -> int:
     paths = RunPaths(Path(config.output.folder))
 
     with timer.stage("plan"):
-        listed = mpi.broadcast_from_root(comm, lambda: _list_on_root(config, paths))
-        footers = mpi.gather_to_root(comm, read_footers(shares_of(listed, size)[rank]))
+        listed, recorded = mpi.broadcast_from_root(comm, lambda: _list_on_root(config, paths))
+        share = shares_of(listed, size)[rank]
+        footers, read = read_footers(share, recorded)
+        timer.count("footers_read", read)
+        footers = mpi.gather_to_root(comm, footers)
         plan = mpi.broadcast_from_root(comm, lambda: _plan_on_root(config, size, paths, listed, footers))
     _log_to_run_folder(paths, comm)
     if rank == mpi.ROOT:
@@ -188,17 +191,24 @@ def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dic
     log.info("entered in release %s's record", release.name)
 
 
-def _list_on_root(config: Config, paths: RunPaths) -> list[str]:
-    """The input files, listed once (a glob on every rank would be as many metadata storms)."""
-    listed = list_input_files(table_files(config.input.release_record(), config.input.table) if config.input.release
-                              else config.input.paths)
+def _list_on_root(config: Config, paths: RunPaths) -> tuple[list[str], dict[str, tuple[int, list[int]]]]:
+    """The input files, listed once (a glob on every rank would be as many metadata storms), and the row-group
+    layouts the release record keeps for them (a release's skinny table: no footer need be read)."""
+    recorded: dict[str, tuple[int, list[int]]] = {}
+    if config.input.release:
+        release = config.input.release_record()
+        listed = list_input_files(table_files(release, config.input.table))
+        if config.input.table == "skinny":
+            recorded = recorded_layouts(release)
+    else:
+        listed = list_input_files(config.input.paths)
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet
         leftover.unlink()
     for heartbeat in (paths.root / HEARTBEAT_FOLDER).glob("*.json"):  # an earlier run's ranks
         heartbeat.unlink()
-    return listed
+    return listed, recorded
 
 
 def _plan_on_root(config: Config, size: int, paths: RunPaths, listed: list[str],

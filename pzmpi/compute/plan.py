@@ -125,15 +125,27 @@ def _row_group_ranges(row_group_rows: tuple[int, ...], limit: int) -> list[tuple
     return ranges
 
 
-def read_footers(paths: list[str]) -> list[InputFile | str]:
-    """Each file's footer, or the error that names why it cannot be read."""
+def read_footers(paths: list[str], recorded: dict[str, tuple[int, list[int]]] | None = None
+                 ) -> tuple[list[InputFile | str], int]:
+    """Each file's footer, or the error that names why it cannot be read; and how many footers were read.
+
+    A file in ``recorded`` (path -> size and rows per row group, as a release record
+    keeps a skinny table's files) that still has its recorded size is not opened.
+    """
+    recorded = recorded or {}
     footers: list[InputFile | str] = []
+    read = 0
     for path in paths:
+        known = recorded.get(path)
+        if known is not None and os.path.isfile(path) and os.path.getsize(path) == known[0]:
+            footers.append(InputFile(path=path, size_bytes=known[0], row_group_rows=tuple(known[1])))
+            continue
+        read += 1
         try:
             footers.append(read_footer(path))
         except InputFileError as error:
             footers.append(str(error))
-    return footers
+    return footers, read
 
 
 def shares_of(paths: list[str], n_ranks: int) -> list[list[str]]:
@@ -168,4 +180,4 @@ def plan_from_footers(paths: list[str], footers: list[InputFile | str], n_ranks:
 def make_plan(specs: list[str], n_ranks: int, max_rows_per_piece: int) -> Plan:
     """The plan of one process that reads every footer itself (the reference the distributed plan equals)."""
     paths = list_input_files(specs)
-    return plan_from_footers(paths, read_footers(paths), n_ranks, max_rows_per_piece)
+    return plan_from_footers(paths, read_footers(paths)[0], n_ranks, max_rows_per_piece)

@@ -173,6 +173,13 @@ def latest_skinny_files(release: Release) -> list[str]:
     return [str(Path(table["output_folder"]) / entry["name"]) for entry in table["files"]]
 
 
+def recorded_layouts(release: Release) -> dict[str, tuple[int, list[int]]]:
+    """Each file of the newest skinny table with its size and rows per row group, as its record keeps them."""
+    table = latest(release, "skinny_tables", "skinny table", f"run 'pzmpi skinny {release.name} SKINNY.toml'")
+    return {str(Path(table["output_folder"]) / entry["name"]): (entry["size"], entry["row_groups"])
+            for entry in table["files"] if "row_groups" in entry}
+
+
 RELEASE_TABLES = ("skinny", "training", "test")  # what a stage can read from a release by name
 
 

@@ -133,7 +133,8 @@ def _finish_on_root(config: SkinnyConfig, release: Release, plan: SkinnyPlan, ou
     written = [o for o in outcomes if not o.error]
     failures = [{"input": o.input_name, "output": o.output_name, "error": o.error} for o in outcomes if o.error]
     failures += [{"input": name, "output": "", "error": error} for name, error in sorted(plan.unreadable.items())]
-    files = [{"name": o.output_name, "rows": o.rows, "sha256": o.sha256} for o in written]
+    files = [{"name": o.output_name, "rows": o.rows, "sha256": o.sha256, "size": o.size,
+              "row_groups": list(o.row_groups)} for o in written]
     rows = sum(o.rows for o in written)
     nondetections = {band: sum(o.nondetections.get(band, 0) for o in written) for band in config.bands}
     manifest = {"release": release.name, "releases_root": str(release.folder.parent),

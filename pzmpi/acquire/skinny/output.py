@@ -86,6 +86,16 @@ def write_table_file(path: Path, content: pa.Buffer) -> str:
     return digest
 
 
+def row_group_layout(source: Path | pa.Buffer) -> tuple[int, tuple[int, ...]]:
+    """A skinny file's size and rows per row group, from its footer: what the release record keeps, so that a run
+    of the table plans without reading any footer."""
+    if isinstance(source, Path):
+        metadata, size = pq.read_metadata(source), source.stat().st_size
+    else:
+        metadata, size = pq.read_metadata(pa.BufferReader(source)), source.size
+    return size, tuple(metadata.row_group(k).num_rows for k in range(metadata.num_row_groups))
+
+
 def finished_metadata(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
     """The skinny metadata of ``path`` when it is a finished output matching ``identity``, else None."""
     recorded = recorded_metadata(path)

@@ -15,7 +15,8 @@ from typing import Any
 
 from pzmpi.acquire.skinny.config import SkinnyConfig
 from pzmpi.acquire.skinny.convert import check_schema, convert_chunk
-from pzmpi.acquire.skinny.output import encode_table, finished_metadata, new_outputs, write_table_file
+from pzmpi.acquire.skinny.output import (encode_table, finished_metadata, new_outputs, row_group_layout,
+                                         write_table_file)
 from pzmpi.acquire.skinny.slicing import SkinnyPiece, adjacent_runs
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import InputFileError
@@ -35,6 +36,8 @@ class PieceOutcome:
     error: str = ""
     nondetections: dict[str, int] = field(default_factory=dict)
     bad_ebv: int = 0
+    size: int = 0
+    row_groups: tuple[int, ...] = ()
 
 
 def process_pieces(pieces: list[SkinnyPiece], config: SkinnyConfig, dust: DustMap | None, result_key: str,
@@ -119,8 +122,10 @@ def _finished_outcome(piece: SkinnyPiece, config: SkinnyConfig, result_key: str)
     recorded = finished_metadata(final, piece.identity(result_key)) if config.resume else None
     if recorded is None:
         return None
+    size, row_groups = row_group_layout(final)
     return PieceOutcome(piece.output_name, piece.input_name, rows=recorded["rows"], sha256=sha256_of_file(final),
-                        skipped=True, nondetections=recorded["nondetections"], bad_ebv=recorded["bad_ebv"])
+                        skipped=True, nondetections=recorded["nondetections"], bad_ebv=recorded["bad_ebv"],
+                        size=size, row_groups=row_groups)
 
 
 def _failed_outcome(piece: SkinnyPiece, config: SkinnyConfig, error: InputFileError) -> PieceOutcome:
@@ -166,4 +171,5 @@ def _write_piece(piece: SkinnyPiece, chunks: list[Chunk], config: SkinnyConfig, 
                            config.row_group_rows, config.compression, recorded)
     outcome.sha256 = write_table_file(Path(config.folder) / piece.output_name, content)
     outcome.rows = rows
+    outcome.size, outcome.row_groups = row_group_layout(content)
     return outcome
