@@ -4,6 +4,7 @@ whose every breakage verify-package names."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -222,6 +223,10 @@ def test_verify_package_names_every_breakage(runs, sample, tmp_path, breakage):
         assert result.returncode == 0, result.stdout + result.stderr
         assert "passed" in result.stdout
         assert {"README.md", "metadata.json", "configs", "archive", "table"} <= {p.name for p in package.iterdir()}
+        catalogs = json.loads((package / "metadata.json").read_text())["table"]  # under hats.properties' own names
+        assert catalogs["object_photoz"]["hats_nrows"] == 20449 == catalogs["object_photoz_objectId_index"]["hats_nrows"]
+        assert catalogs["object_photoz"]["dataproduct_type"] == "object"
+        assert "Objects: 20449." in (package / "README.md").read_text()
         import qp
 
         archived = qp.read(str(package / "archive" / "bpz" / "index.hdf5"))  # the archive, as qp reads it

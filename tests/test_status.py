@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pzmpi.compute.status import assess, format_status
 
 PLAN = {"total_rows": 4000, "n_ranks": 4}
@@ -23,7 +25,7 @@ def test_a_slow_and_a_silent_rank_are_flagged_and_the_eta_is_the_slowest_ranks()
     assert status["eta_seconds"] == 500 / 30.0  # the slowest working rank's remaining rows at its rate
     assert status["memory_per_host"] == {"node1": 3 * 2**30, "node2": 2**30}
     assert assess(PLAN, beats, now=1000.0, silent_after=60.0)["flagged"] == [2]
-    text = format_status(__import__("pathlib").Path("run"), status)
+    text = format_status(Path("run"), status)
     assert "rank 2 on node2: slow; 30 objects/s, 500/1,000 done" in text and "node2: 1.00 GiB" in text
 
 

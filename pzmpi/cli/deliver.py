@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pzmpi.cli.common import agree_then_run
+from pzmpi.cli.common import RELEASES_HELP, agree_then_run
 from pzmpi.core.threads import pin_threads
 
 
@@ -59,7 +59,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
 
 def add_release_options(parser: argparse.ArgumentParser, meaning: str) -> None:
     parser.add_argument("--release", default="", help=meaning)
-    parser.add_argument("--releases", help="where releases live (default: $PZMPI_RELEASES, else ./releases)")
+    parser.add_argument("--releases", help=RELEASES_HELP)
 
 
 def open_release(args: argparse.Namespace) -> tuple[Any, str | None]:

@@ -167,15 +167,20 @@ def latest(release: Release, section: str, what: str, step: str) -> dict[str, An
     return entries[-1]
 
 
+def latest_skinny_table(release: Release) -> dict[str, Any]:
+    """The record of the release's newest skinny table; a ConfigError names 'pzmpi skinny' when there is none."""
+    return latest(release, "skinny_tables", "skinny table", f"run 'pzmpi skinny {release.name} SKINNY.toml'")
+
+
 def latest_skinny_files(release: Release) -> list[str]:
     """The files of the release's newest skinny table."""
-    table = latest(release, "skinny_tables", "skinny table", f"run 'pzmpi skinny {release.name} SKINNY.toml'")
+    table = latest_skinny_table(release)
     return [str(Path(table["output_folder"]) / entry["name"]) for entry in table["files"]]
 
 
 def recorded_layouts(release: Release) -> dict[str, tuple[int, list[int]]]:
     """Each file of the newest skinny table with its size and rows per row group, as its record keeps them."""
-    table = latest(release, "skinny_tables", "skinny table", f"run 'pzmpi skinny {release.name} SKINNY.toml'")
+    table = latest_skinny_table(release)
     return {str(Path(table["output_folder"]) / entry["name"]): (entry["size"], entry["row_groups"])
             for entry in table["files"] if "row_groups" in entry}
 
@@ -200,8 +205,7 @@ def newest_runs(release: Release, table: str) -> dict[str, dict[str, Any]]:
     newest: dict[str, dict[str, Any]] = {}
     for entry in release.record.get("runs", []):
         if entry.get("input") == table:
-            newest.pop(entry["code"], None)
-            newest[entry["code"]] = entry
+            newest[entry["code"]] = entry  # a code keeps the place of its first run
     if not newest:
         raise ConfigError(f"release {release.name!r} has no run over its {table} table yet: run 'pzmpi run' with "
                           f"input.release = {release.name!r} and input.table = {table!r} first")

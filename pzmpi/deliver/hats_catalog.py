@@ -211,11 +211,12 @@ def primary_catalog(collection: Path) -> Path:
 
 
 def catalog_properties(catalog_dir: Path) -> dict[str, object]:
-    """A catalog's ``hats.properties``, the hats fields and the extra ones (``pzmpi_*``) alike."""
+    """A catalog's ``hats.properties`` under the names the file uses (``hats_nrows``, ``dataproduct_type``...), the
+    hats fields and the extra ones (``pzmpi_*``) alike."""
     from hats.catalog import TableProperties
 
     properties = TableProperties.read_from_dir(catalog_dir)
-    return {**properties.explicit_dict(), **properties.extra_dict()}
+    return {**properties.explicit_dict(by_alias=True), **properties.extra_dict()}
 
 
 def is_valid_collection(path: Path) -> bool:

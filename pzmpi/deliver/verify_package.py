@@ -208,7 +208,7 @@ def _table_problems(folder: Path, catalog: Path | None, rows: int) -> list[str]:
     except Exception as error:  # the validator raises on some damage instead of returning False
         problems.append(f"{table}: the hats library's validation fails: {type(error).__name__}: {error}")
     try:
-        announced = catalog_properties(catalog).get("total_rows")
+        announced = catalog_properties(catalog).get("hats_nrows")
     except (OSError, ValueError) as error:
         announced = f"nothing readable ({error})"
     if announced != rows:

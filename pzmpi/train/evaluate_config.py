@@ -72,9 +72,9 @@ def build_evaluate_config(raw: dict[str, Any], base_dir: Path, source: str) -> E
     runs, names = [resolve_path(base_dir, run) for run in settings["runs"]], settings["names"]
     if bool(runs) == bool(settings["release"]):
         raise ConfigError(f"{source}: set exactly one of 'evaluate.runs' (run folders) and 'evaluate.release'")
+    releases = resolve_path(base_dir, settings["releases"])
     if settings["release"]:
-        releases = resolve_path(base_dir, settings["releases"]) or None
-        newest = newest_runs(Release.open(releases_root(releases), settings["release"]), "test")
+        newest = newest_runs(Release.open(releases_root(releases or None), settings["release"]), "test")
         runs, names = [entry["folder"] for entry in newest.values()], names or list(newest)
     if names and len(names) != len(runs):
         raise ConfigError(f"{source}: 'evaluate.names' has {len(names)} names for {len(runs)} runs")
@@ -90,7 +90,7 @@ def build_evaluate_config(raw: dict[str, Any], base_dir: Path, source: str) -> E
         if not Path(run).is_dir():
             raise ConfigError(f"{source}: 'evaluate.runs': {run} is not a folder")
     return EvaluateConfig(runs=runs, names=list(names), release=settings["release"],
-                          releases=resolve_path(base_dir, settings["releases"]), truth_column=settings["truth_column"],
+                          releases=releases, truth_column=settings["truth_column"],
                           point_estimate=settings["point_estimate"], magnitude_band=settings["magnitude_band"],
                           magnitude_bins=list(edges),
                           requirement_magnitude_limit=float(settings["requirement_magnitude_limit"]),

@@ -1,10 +1,9 @@
-"""A RAIL estimator that takes a while per chunk, so that a test can signal a run in the middle of it."""
+"""RAIL estimators that take a while per chunk, so that a test can signal a run, or watch it, in the middle."""
 
 import time
 
+from mpi4py import MPI
 from rail.estimation.algos.train_z import TrainZEstimator, TrainZInformer
-
-SECONDS_PER_CHUNK = 0.25
 
 
 class SlowInformer(TrainZInformer):
@@ -12,10 +11,15 @@ class SlowInformer(TrainZInformer):
 
 
 class SlowEstimator(TrainZEstimator):
+    """A quarter of a second a chunk, on every rank."""
+
     name = "SlowEstimator"
 
+    def seconds_per_chunk(self) -> float:
+        return 0.25
+
     def _process_chunk(self, start, end, data, first):
-        time.sleep(SECONDS_PER_CHUNK)
+        time.sleep(self.seconds_per_chunk())
         super()._process_chunk(start, end, data, first)
 
 
@@ -23,14 +27,11 @@ class OneSlowRankInformer(TrainZInformer):
     name = "OneSlowRankInformer"
 
 
-class OneSlowRankEstimator(TrainZEstimator):
+class OneSlowRankEstimator(SlowEstimator):
     """The last MPI rank takes 30 times longer per chunk than the others: a rank ``pzmpi status`` must flag."""
 
     name = "OneSlowRankEstimator"
 
-    def _process_chunk(self, start, end, data, first):
-        from mpi4py import MPI
-
+    def seconds_per_chunk(self) -> float:
         world = MPI.COMM_WORLD
-        time.sleep(0.6 if world.Get_rank() == world.Get_size() - 1 else 0.02)
-        super()._process_chunk(start, end, data, first)
+        return 0.6 if world.Get_rank() == world.Get_size() - 1 else 0.02
