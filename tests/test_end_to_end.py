@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import TrainedModels, made_once, mpi_environment, run_pzmpi, session_folder, write_config
 
+from pzmpi.core.release import Release
+
 pytestmark = pytest.mark.mpi
 
 DEMO = Path(__file__).resolve().parent.parent / "bin" / "demo"
@@ -68,7 +70,7 @@ def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, 
     assert {run["name"]: run["objects"] for run in validation["runs"]} == {"flexzboost": test_rows, "bpz": test_rows}
 
     # the record lists every stage, each with its configuration and checksums
-    record = json.loads((demo / "releases" / "dc2" / "release.json").read_text())
+    record = Release.open(demo / "releases", "dc2").record
     assert [entry["command"].split()[1] for entry in record["history"]] == HISTORY
     assert all(len(f["sha256"]) == 64 for f in record["files"]) and record["verify_runs"][-1]["passed"]
     assert f'preset = "{style}"' in record["skinny_tables"][-1]["config"]
@@ -100,7 +102,7 @@ def finished_release(tmp_path, tmp_path_factory, monkeypatch, models) -> Path:
 
 
 def history(releases: Path, name: str = "dc2") -> list[str]:
-    return [entry["command"] for entry in json.loads((releases / name / "release.json").read_text())["history"]]
+    return [entry["command"] for entry in Release.open(releases, name).record["history"]]
 
 
 def test_a_corrupted_catalog_file_stops_the_chain_at_verify(finished_release, tmp_path):
@@ -113,7 +115,7 @@ def test_a_corrupted_catalog_file_stops_the_chain_at_verify(finished_release, tm
     damaged.write_bytes(bytes(data))
     result = run_pzmpi(["verify", "broken"], ranks=2)
     assert result.returncode != 0 and damaged.name in result.stdout + result.stderr
-    record = json.loads((tmp_path / "releases" / "broken" / "release.json").read_text())
+    record = Release.open(tmp_path / "releases", "broken").record
     assert [entry["command"].split()[1] for entry in record["history"]] == ["release", "verify"]
     assert record["verify_runs"][-1]["passed"] is False  # and the record of init stays, with its checksums
     assert all(len(f["sha256"]) == 64 for f in record["files"])
@@ -162,20 +164,27 @@ def test_a_stage_run_too_early_names_the_step_it_needs(finished_release, tmp_pat
     for message, step in steps.items():
         result = run_pzmpi(step, cwd=tmp_path)
         assert result.returncode == 2 and message in result.stderr, (step, result.stderr)
-    assert [entry["command"].split()[1] for entry in json.loads(
-        (tmp_path / "releases" / "new" / "release.json").read_text())["history"]] == ["release"]
+    history = Release.open(tmp_path / "releases", "new").record["history"]
+    assert [entry["command"].split()[1] for entry in history] == ["release"]
 
 
 def test_a_run_of_the_release_plans_from_its_record_without_reading_a_footer(finished_release, tmp_path):
-    plans = {}
+    """By name or by its paths, the skinny table is planned from the registry; a copy of it (other paths, the
+    same manifest) has its footers read, and gives the same plan."""
+    copy = tmp_path / "copy"
+    shutil.copytree(finished_release / "skinny", copy)
+    plans, by_path = {}, ["input.release=''", "input.magnitude_column=mag_{band}",
+                          "input.magnitude_error_column=magerr_{band}"]
     for name, source in (("record", ["input.release=dc2"]),
-                         ("footers", ["input.release=''", f"input.paths={json.dumps(str(finished_release / 'skinny'))}",
-                                      "input.magnitude_column=mag_{band}", "input.magnitude_error_column=magerr_{band}"])):
+                         ("paths", [*by_path, f"input.paths={json.dumps(str(finished_release / 'skinny'))}"]),
+                         ("copy", [*by_path, f"input.paths={json.dumps(str(copy))}"])):
         overrides = [item for setting in source for item in ("--set", setting)]
         result = run_pzmpi(["run", str(finished_release / "bpz.toml"), *overrides,
                             "--set", f"output.folder={json.dumps(str(tmp_path / name))}"], ranks=2)
         assert result.returncode == 0, result.stderr
         profile = json.loads((tmp_path / name / "profile.json").read_text())
-        plans[name] = json.loads((tmp_path / name / "plan.json").read_text())
-        assert profile["counters"]["footers_read"] == (0 if name == "record" else 4)
-    assert plans["record"] == plans["footers"] and len(plans["record"]["pieces"]) == 4
+        plans[name] = (tmp_path / name / "plan.json").read_text()
+        assert profile["counters"]["footers_read"] == (4 if name == "copy" else 0), name
+    assert plans["record"] == plans["paths"] and len(json.loads(plans["record"])["pieces"]) == 4
+    assert plans["copy"].replace(json.dumps(str(copy))[1:-1], json.dumps(str(finished_release / "skinny"))[1:-1]) \
+        == plans["record"]

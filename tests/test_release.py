@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +12,7 @@ from conftest import run_pzmpi
 
 from pzmpi.acquire.release_init import create_release, describe_file, reference_schema
 from pzmpi.core.errors import ConfigError
-from pzmpi.core.release import RECORD_FILE, Release, releases_root
+from pzmpi.core.release import Release, releases_root
 from pzmpi.datasets.synthetic import object_catalog, write_catalog
 
 
@@ -55,7 +54,7 @@ def test_log_appends_stamped_entries_and_saves_the_record(tmp_path, catalog):
     described = [describe_file(p, catalog) for p in sorted(catalog.glob("*.parquet"))]
     release = create_release(tmp_path / "rel", "dp1", catalog, described, "pzmpi release init dp1")
     release.log("pzmpi verify dp1", {"passed": True}, section="verify_runs", entry={"passed": True})
-    record = json.loads((tmp_path / "rel" / "dp1" / RECORD_FILE).read_text())
+    record = Release.open(tmp_path / "rel", "dp1").record
     assert [h["command"] for h in record["history"]] == ["pzmpi release init dp1", "pzmpi verify dp1"]
     assert record["verify_runs"][0]["passed"] is True
     assert record["verify_runs"][0]["versions"]["pyarrow"] == pa.__version__
@@ -95,7 +94,7 @@ def test_init_under_mpi_records_the_same_catalog_whatever_the_rank_count(tmp_pat
                            ranks=ranks, cwd=tmp_path, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "unreadable at init: truncated.parquet" in result.stdout
-        records.append(json.loads((tmp_path / f"rel{ranks}" / "dp1" / RECORD_FILE).read_text()))
+        records.append(Release.open(tmp_path / f"rel{ranks}", "dp1").record)
     assert records[0]["files"] == records[1]["files"] and records[0]["schema"] == records[1]["schema"]
     assert [f["rows"] for f in records[0]["files"]] == [500, 500, 500, 0, None]
     again = run_pzmpi(["release", "init", "dp1", "--catalog", str(catalog), "--releases", "rel3"],

@@ -459,7 +459,7 @@ def test_one_and_three_ranks_write_identical_files(tmp_path):
     assert all(f["rows"] <= 1000 for f in manifest["files"])
     sums = (tmp_path / "three" / "sha256sums.txt").read_text().splitlines()
     assert sums == [f"{f['sha256']}  {f['name']}" for f in manifest["files"]]
-    record = json.loads((tmp_path / "releases" / "dp02" / "release.json").read_text())
+    record = Release.open(tmp_path / "releases", "dp02").record
     entry = record["skinny_tables"][-1]
     assert entry["output_folder"] == str(tmp_path / "three") and entry["rows"] == manifest["rows"]
     assert entry["files"] == manifest["files"] and entry["failures"] == [] and "decimals = 4" in entry["config"]
@@ -487,7 +487,7 @@ def test_bad_inputs_are_reported_and_the_rest_is_written(tmp_path):
     assert sorted(written) == [f"{good.stem}.rows{a}-{b}.parquet" for a, b in ((0, 1000), (1000, 1500))]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {f["input"] for f in manifest["failures"]} == {truncated.name, dropped.name, retyped.name, changed.name}
-    entry = json.loads((tmp_path / "releases" / "dp02" / "release.json").read_text())["skinny_tables"][-1]
+    entry = Release.open(tmp_path / "releases", "dp02").record["skinny_tables"][-1]
     assert len(entry["failures"]) == len(manifest["failures"]) and len(entry["files"]) == 2
 
 
@@ -509,7 +509,7 @@ def test_a_rerun_skips_finished_files_and_a_changed_configuration_recomputes(tmp
     resized = skinny(tmp_path, "dp1", config, 2, "--set", "output.max_rows_per_file=5000")
     assert resized.returncode == 0, resized.stderr
     assert sorted(digests(out)) == ["dp1_object_tract3828.parquet", "dp1_object_tract3829.parquet"]
-    record = json.loads((tmp_path / "releases" / "dp1" / "release.json").read_text())
+    record = Release.open(tmp_path / "releases", "dp1").record
     (entry,) = record["skinny_tables"]  # one table per output folder: the latest
     assert [f["name"] for f in entry["files"]] == sorted(digests(out)) and "max_rows_per_file = 5000" in entry["config"]
     skinny_commands = [h["command"] for h in record["history"] if h["command"].startswith("pzmpi skinny dp1")]

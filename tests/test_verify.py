@@ -26,6 +26,7 @@ from pzmpi.acquire.verify.checks import row_group_end
 from pzmpi.core import mpi, sharding
 from pzmpi.core.checksum import SequentialHasher
 from pzmpi.core.errors import ConfigError
+from pzmpi.core.release import Release
 from pzmpi.datasets.synthetic import object_catalog, with_bad_photometry
 from pzmpi.photometry.bands import ZP_NJY
 
@@ -419,7 +420,7 @@ def damaged(tmp_path_factory) -> dict:
         result = run_pzmpi(["verify", "damaged", "--releases", str(root / "releases"), "--manifest", str(manifest)],
                            ranks=ranks, cwd=root)
         runs[ranks] = result
-    record = json.loads((root / "releases" / "damaged" / "release.json").read_text())
+    record = Release.open(root / "releases", "damaged").record
     reports = [json.loads(Path(run["report_json"]).read_text()) for run in record["verify_runs"]]
     return {"root": root, "catalog": catalog, "runs": runs, "record": record, "reports": reports}
 
@@ -522,7 +523,7 @@ def test_clean_release_passes_with_record_checksums(tmp_path):
     result = run_pzmpi(arguments + ["--required", "objectId", "{band}_psfFlux"], ranks=2, cwd=tmp_path)
     assert result.returncode == command.EXIT_BLOCKING_FAILURE
     assert f"checksum: {GOOD[1]}: sha256" in result.stdout
-    record = json.loads((tmp_path / "releases" / "dp1" / "release.json").read_text())
+    record = Release.open(tmp_path / "releases", "dp1").record
     report = json.loads(Path(record["verify_runs"][-1]["report_json"]).read_text())
     assert report["photometric_columns"] == [f"{b}_psfFlux" for b in "ugrizy"]
     assert [r["passed"] for r in record["verify_runs"]] == [True, False]

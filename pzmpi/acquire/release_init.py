@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from pzmpi.core import mpi
 from pzmpi.core.checksum import sha256_of_file
 from pzmpi.core.errors import ConfigError
-from pzmpi.core.release import RECORD_FILE, Release
+from pzmpi.core.release import Release, release_exists
 from pzmpi.core.sharding import assign_pieces
 from pzmpi.io.catalog import list_input_files
 
@@ -67,8 +67,8 @@ def init_release(comm: mpi.Comm, root: Path, name: str, catalog_dir: Path, comma
     catalog_dir = catalog_dir.absolute()
 
     def list_on_root() -> list[Path]:
-        if (root / name / RECORD_FILE).exists():
-            raise ConfigError(f"release {name!r} already exists: {root / name / RECORD_FILE}")
+        if release_exists(root, name):
+            raise ConfigError(f"release {name!r} already exists in {root}")
         return catalog_files(catalog_dir)
 
     paths = mpi.broadcast_from_root(comm, list_on_root)

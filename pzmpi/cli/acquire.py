@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from pzmpi.cli.common import RELEASES_HELP, add_overrides, agree_then_run, usage_error
 from pzmpi.core.errors import ConfigError
@@ -68,7 +69,7 @@ def release_init_command(args: argparse.Namespace, command: str) -> int:
     except mpi.AgreedError as error:
         return usage_error(error, printing=comm.Get_rank() == mpi.ROOT)
     if release is not None:
-        print(format_release(release.record))
+        print(format_release(release))
     return 0
 
 
@@ -77,7 +78,7 @@ def release_show_command(args: argparse.Namespace, command: str) -> int:
         release = Release.open(releases_root(args.releases), args.name)
     except ConfigError as error:
         return usage_error(error)
-    print(json.dumps(release.record, indent=1) if args.json else format_release(release.record))
+    print(json.dumps(release.record, indent=1) if args.json else format_release(release))
     return 0
 
 
@@ -91,19 +92,32 @@ def release_add_file_command(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def release_from_root(comm: Any, args: argparse.Namespace) -> tuple[Release | None, str | None]:
+    """Collective: the release ``args`` names, opened by the root alone (one reader of the registry, whatever the
+    rank count) and sent to every rank with its files and schema; or the problem that stopped it, on every rank."""
+    from pzmpi.core import mpi
+
+    try:
+        with mpi.exception_guard(comm):
+            return mpi.broadcast_from_root(
+                comm, lambda: Release.open(releases_root(args.releases), args.name).preloaded()), None
+    except mpi.AgreedError as error:
+        return None, str(error)
+
+
 def verify_command(args: argparse.Namespace, command: str) -> int:
-    """Every rank opens the release and checks the options, so all fail alike; rank 0 alone prints."""
+    """The root opens the release, every rank checks the options, so all fail alike; rank 0 alone prints."""
     pin_threads(1)
     from pzmpi.acquire.verify import command as verify
     from pzmpi.core import mpi
 
     comm = mpi.world()
-    release, options, problem = None, None, None
+    release, problem = release_from_root(comm, args)
+    options = None
     try:
-        release = Release.open(releases_root(args.releases), args.name)
         options = verify.resolve_options(args.manifest, args.required)
     except ConfigError as error:
-        problem = str(error)
+        problem = problem or str(error)
 
     def check_release() -> int:
         assert release is not None and options is not None
@@ -113,7 +127,7 @@ def verify_command(args: argparse.Namespace, command: str) -> int:
 
 
 def skinny_command(args: argparse.Namespace, command: str) -> int:
-    """Every rank reads the configuration and opens the release, so all fail alike; rank 0 alone prints."""
+    """Every rank reads the configuration, the root opens the release, so all fail alike; rank 0 alone prints."""
     from pzmpi.acquire.skinny.config import load_skinny_config
 
     config, problem = None, None
@@ -125,12 +139,8 @@ def skinny_command(args: argparse.Namespace, command: str) -> int:
     from pzmpi.core import mpi
 
     comm = mpi.world()
-    release = None
-    try:
-        if problem is None:
-            release = Release.open(releases_root(args.releases), args.name)
-    except ConfigError as error:
-        problem = str(error)
+    release, release_problem = release_from_root(comm, args)
+    problem = problem or release_problem
 
     def make_tables() -> int:
         from pzmpi.acquire.skinny import command as skinny

@@ -115,8 +115,9 @@ def package_command(args: argparse.Namespace, command: str) -> int:
     release, problem = open_release(args)
     table, runs = Path(args.table) if args.table else None, [Path(r) for r in args.runs]
     reports = [Path(r) for r in args.reports]
-    if release is not None and not reports and release.record.get("validations"):
-        reports = [Path(release.record["validations"][-1]["folder"])]
+    validation = release.latest_entry("validations") if release is not None and not reports else None
+    if validation is not None:
+        reports = [Path(validation["folder"])]
     if problem is None and table is None:
         if release is None:
             problem = "name the table (--table) or its release (--release)"

@@ -93,16 +93,18 @@ def training_set_command(args: argparse.Namespace, command: str) -> int:
 
 def _run_configured(args: argparse.Namespace, load: Callable[[str, list[str]], Any],
                     job: Callable[[Any, Any], int]) -> int:
-    """Every rank reads the configuration, so all fail alike; rank 0 alone prints. Then ``job(config, comm)``."""
-    config, problem = None, None
-    try:
-        config = load(args.config, args.overrides)
-    except ConfigError as error:
-        problem = str(error)
+    """The root reads the configuration (and the release registry it names) and sends it to every rank, so all fail
+    alike; rank 0 alone prints. Then ``job(config, comm)``."""
     pin_threads(1)
     from pzmpi.core import mpi
 
     comm = mpi.world()
+    config, problem = None, None
+    try:
+        with mpi.exception_guard(comm):
+            config = mpi.broadcast_from_root(comm, lambda: load(args.config, args.overrides))
+    except mpi.AgreedError as error:
+        problem = str(error)
     return agree_then_run(comm, problem, lambda: job(config, comm))
 
 

@@ -193,7 +193,8 @@ def _register_in_release(config: Config, plan: Plan, paths: RunPaths, attrs: dic
 
 def _list_on_root(config: Config, paths: RunPaths) -> tuple[list[str], dict[str, tuple[int, list[int]]]]:
     """The input files, listed once (a glob on every rank would be as many metadata storms), and the row-group
-    layouts the release record keeps for them (a release's skinny table: no footer need be read)."""
+    layouts the release registry keeps for them: for a release's skinny table, named or given by its paths, no
+    footer need be read."""
     recorded: dict[str, tuple[int, list[int]]] = {}
     if config.input.release:
         release = config.input.release_record()
@@ -202,6 +203,9 @@ def _list_on_root(config: Config, paths: RunPaths) -> tuple[list[str], dict[str,
             recorded = recorded_layouts(release)
     else:
         listed = list_input_files(config.input.paths)
+        release = release_of_inputs(listed)
+        if release is not None and release.latest_entry("skinny_tables") is not None:
+            recorded = recorded_layouts(release)  # a file of another table has another path: its footer is read
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)
     for leftover in paths.pieces.glob(f"*{TEMP_SUFFIX}"):  # from an aborted run; no rank writes yet

@@ -50,10 +50,10 @@ def stage1_provenance(inputs: list[str]) -> dict[str, Any] | None:
                              "skinny_rows": manifest.get("rows"), "release": manifest.get("release")}
     release = release_of_manifest(manifest)
     if release is not None:
-        record = release.record
-        verify = record["verify_runs"][-1] if record["verify_runs"] else None
-        found.update(release_created=record["created"], catalog_dir=record["catalog_dir"],
-                     catalog_files=len(record["files"]), catalog_rows=sum(f["rows"] or 0 for f in record["files"]),
+        verify = release.latest_entry("verify_runs")
+        files, rows, _, _ = release.totals()
+        found.update(release_created=release.header["created"], catalog_dir=release.header["catalog_dir"],
+                     catalog_files=files, catalog_rows=rows,
                      last_verify={"time": verify["time"], "passed": verify["passed"]} if verify else None)
     return found
 

@@ -44,6 +44,7 @@ from pzmpi.io.run_folder import finished_pieces
 
 MANIFEST = "MANIFEST.sha256"
 PACKAGE_FORMAT = 1
+RELEASE_RECORD = "release.json"  # the release record's export, in a package made with --release
 
 
 @dataclass(frozen=True)
@@ -140,13 +141,16 @@ def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
             _place(report, out / "reports" / code / report.name)
     for report in settings.reports:
         _place(report, out / "reports" / report.name)
-    training_sets = settings.release.record.get("training_sets", []) if settings.release else []
+    training_sets = settings.release.entries("training_sets") if settings.release else []
     for entry in training_sets:
         folder = Path(entry.get("folder", ""))
         for name in ("training_set.html", "training_set.json"):
             if (folder / name).is_file():
                 _place(folder / name, out / "reports" / "training_set" / folder.name / name)
-    metadata = package_metadata(settings, codes, runs)
+    record = settings.release.record if settings.release is not None else None
+    if record is not None:  # the release's provenance travels with its delivery
+        write_text_atomically(out / RELEASE_RECORD, json.dumps(record, indent=1))
+    metadata = package_metadata(settings, codes, runs, record)
     write_text_atomically(out / "metadata.json", json.dumps(metadata, indent=1))
     write_text_atomically(out / "README.md", package_readme(metadata))
     return jobs
@@ -176,9 +180,9 @@ def _place(source: Path, target: Path) -> None:
         shutil.copy2(source, target)
 
 
-def package_metadata(settings: PackageSettings, codes: list[str],
-                     runs: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
-    """What the receiving side needs to know where every number came from."""
+def package_metadata(settings: PackageSettings, codes: list[str], runs: dict[str, tuple[Path, dict[str, Any]]],
+                     record: dict[str, Any] | None) -> dict[str, Any]:
+    """What the receiving side needs to know where every number came from (``record``: the release's, exported)."""
     table_properties = {path.parent.name: catalog_properties(path.parent)
                         for path in sorted(settings.table.glob("*/hats.properties"))}
     code_entries = {}
@@ -193,13 +197,13 @@ def package_metadata(settings: PackageSettings, codes: list[str],
             "configuration": f"configs/{code}.toml",
         }
     release = None
-    if settings.release is not None:
-        record = settings.release.record
+    if record is not None:
         release = {key: record.get(key) for key in ("name", "created", "catalog_dir", "verify_runs",
                                                     "skinny_tables", "training_sets", "ancillary_files", "history")}
         release["files"] = len(record.get("files", []))
         release["rows"] = sum(f.get("rows") or 0 for f in record.get("files", []))
-        release["record_sha256"] = sha256_of_file(settings.release.folder / "release.json")
+        release["record_file"] = RELEASE_RECORD
+        release["record_sha256"] = sha256_of_file(settings.out / RELEASE_RECORD)
     return {"format": PACKAGE_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "codes": code_entries, "table": table_properties, "release": release,
             "reports": sorted(str(p.relative_to(settings.out)) for p in (settings.out / "reports").rglob("*")
