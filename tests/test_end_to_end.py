@@ -89,6 +89,9 @@ def test_the_demo_takes_a_release_from_its_catalog_to_a_verified_package(style, 
     assert record["packages"][-1]["table"] == record["tables"][-1]["folder"]
     manifest = (demo / "delivery" / "MANIFEST.sha256").read_text()
     assert "reports/validation/validation.json" in manifest and "reports/bpz/results.html" in manifest
+    delivered = json.loads((demo / "delivery" / "release.json").read_text())  # the record as it was when packaged
+    assert "  release.json" in manifest and delivered["history"] == record["history"][:-1]
+    assert delivered["files"] == record["files"] and delivered["runs"] == record["runs"]
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from pzmpi.core.profiling import StageTimer, format_summary, plot_timeline, summarize
+from pzmpi.core.profiling import (TIMELINE_FILE, StageTimer, format_summary, load_timeline, plot_timeline, summarize,
+                                   write_timeline)
 from pzmpi.core.progress import ProgressReporter
 
 
@@ -37,9 +38,21 @@ def test_summary_statistics_over_ranks():
     assert "400 in 20.0 s wall" in text and "imbalance  1.429" in text and "bpz" in text
 
 
-def test_timeline_png(tmp_path):
-    profile = summarize([fake_record(0, 10, 1.0), fake_record(1, 10, 2.0)], wall_seconds=3.0)
-    plot_timeline(profile, tmp_path / "t.png")
+def test_the_timeline_is_a_table_beside_the_profile_and_draws(tmp_path):
+    records = [fake_record(0, 10, 1.0), fake_record(1, 10, 2.0)]
+    for record in records:
+        record["timeline"].append({"piece": "", "start": 9.0, "end": 9.5, "stages": {"wait": 0.5}})
+    profile = summarize(records, wall_seconds=3.0)
+    assert all("timeline" not in rank for rank in profile["ranks"]) and profile["timeline_file"] == TIMELINE_FILE
+    write_timeline(tmp_path / TIMELINE_FILE, records)
+    table = load_timeline(tmp_path, profile)
+    assert table["rank"].to_pylist() == [0, 0, 1, 1] and table["piece"].to_pylist() == ["p0", "", "p1", ""]
+    assert table["wait"].to_pylist() == [0.0, 0.5, 0.0, 0.5] and table["end"].to_pylist()[1] == 9.5
+    old_style = summarize(records, wall_seconds=3.0)  # a run made before the table: its profile held the timeline
+    old_style.pop("timeline_file")
+    old_style["ranks"] = records
+    assert load_timeline(tmp_path / "elsewhere", old_style).equals(table)
+    plot_timeline(profile, table, tmp_path / "t.png")
     assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -9,7 +9,7 @@ import qp
 
 from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import write_bytes_atomically, write_text_atomically
-from pzmpi.io.pieces import PieceWriter, is_complete, write_index
+from pzmpi.io.pieces import INDEX_PARTS_FOLDER, PieceWriter, is_complete, write_index, write_run_index
 
 GRID = np.linspace(0.0, 3.0, 31)
 POINTS = ["zmode", "zmean"]
@@ -97,3 +97,32 @@ def test_index_concatenates_pieces_in_order_and_moves_with_the_folder(tmp_path):
     with h5py.File(moved / "index.hdf5") as index, h5py.File(moved / "pieces" / "a.hdf5") as piece:
         assert index["data/yvals"].is_virtual
         np.testing.assert_array_equal(index["data/yvals"][5:], piece["data/yvals"][()])
+
+
+def test_a_large_run_has_its_index_split_into_parts_and_reads_as_one_table(tmp_path):
+    run = tmp_path / "run"
+    (run / "pieces").mkdir(parents=True)
+    pieces, ids = [], []
+    for number in range(23):
+        piece_ids = np.arange(10 * number, 10 * number + 1 + number % 3, dtype=np.int64)
+        write_piece(run / "pieces" / f"{number:03d}.hdf5", piece_ids)
+        pieces.append((run / "pieces" / f"{number:03d}.hdf5", len(piece_ids)))
+        ids.append(piece_ids)
+    total = write_run_index(run / "index.hdf5", pieces, part_pieces=10)
+    assert total == sum(len(i) for i in ids)
+    parts = sorted((run / INDEX_PARTS_FOLDER).iterdir())
+    assert [p.name for p in parts] == ["part-00000.hdf5", "part-00001.hdf5", "part-00002.hdf5"]
+    whole = write_index(tmp_path / "whole.hdf5", pieces)
+    assert whole == total
+    with h5py.File(run / "index.hdf5") as top, h5py.File(tmp_path / "whole.hdf5") as unsplit:
+        assert len(top["data/yvals"].virtual_sources()) == 3  # the top index maps the parts, not the pieces
+        for name in ("data/yvals", "ancil/objectId", "ancil/zmode", "meta/xvals"):
+            np.testing.assert_array_equal(top[name][()], unsplit[name][()])
+    run.rename(tmp_path / "moved")
+    np.testing.assert_array_equal(qp.read(str(tmp_path / "moved" / "index.hdf5")).ancil["objectId"], np.concatenate(ids))
+
+    again = write_run_index(tmp_path / "moved" / "index.hdf5", [(tmp_path / "moved" / "pieces" / "000.hdf5", 1)],
+                            part_pieces=10)
+    assert again == 1 and not list((tmp_path / "moved" / INDEX_PARTS_FOLDER).iterdir())  # stale parts removed
+    assert write_run_index(tmp_path / "moved" / "index.hdf5", [], part_pieces=10) == 0
+    assert not (tmp_path / "moved" / "index.hdf5").exists()

@@ -68,7 +68,7 @@ def run_command(args: argparse.Namespace, command: str) -> int:
 
 
 def profile_command(args: argparse.Namespace, command: str) -> int:
-    from pzmpi.core.profiling import format_summary, load_profile, plot_timeline
+    from pzmpi.core.profiling import format_summary, load_profile, load_timeline, plot_timeline
 
     try:
         profile = load_profile(args.run_dir)
@@ -79,7 +79,7 @@ def profile_command(args: argparse.Namespace, command: str) -> int:
     else:
         print(format_summary(profile))
     if args.timeline:
-        plot_timeline(profile, args.timeline)
+        plot_timeline(profile, load_timeline(args.run_dir, profile), args.timeline)
         print(f"timeline written to {args.timeline}")
     return 0
 

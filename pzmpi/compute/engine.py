@@ -24,7 +24,7 @@ from pzmpi.compute.summary import compile_kernel as compile_summary_kernel
 from pzmpi.core import mpi
 from pzmpi.core.errors import InputFileError
 from pzmpi.core.files import TEMP_SUFFIX, write_text_atomically
-from pzmpi.core.profiling import StageTimer, summarize
+from pzmpi.core.profiling import TIMELINE_FILE, StageTimer, summarize, write_timeline
 from pzmpi.core.progress import ProgressReporter
 from pzmpi.core.release import recorded_layouts, release_of_inputs, table_files
 from pzmpi.core.runtime import settle_process
@@ -36,7 +36,7 @@ from pzmpi.estimators.factory import make_estimator
 from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.estimators.point_estimates import compile_kernel, point_estimates
 from pzmpi.io.catalog import iter_chunks, list_input_files
-from pzmpi.io.pieces import PieceWriter, is_complete, write_index
+from pzmpi.io.pieces import PieceWriter, is_complete, write_run_index
 from pzmpi.photometry.magnitudes import compile_kernels
 
 EXIT_OK = 0
@@ -333,9 +333,8 @@ def _finish_on_root(config: Config, plan: Plan, paths: RunPaths, records: list[A
     failures += [{"output": "", "input_file": path, "error": reason} for path, reason in plan.unreadable.items()]
     finished = [(paths.pieces / p.output_name, p.num_rows) for p in plan.pieces
                 if (paths.pieces / p.output_name).is_file()]
-    indexed_rows = write_index(paths.index, finished) if finished else 0
-    if not finished:
-        paths.index.unlink(missing_ok=True)
+    indexed_rows = write_run_index(paths.index, finished)
+    write_timeline(paths.root / TIMELINE_FILE, [record for record, _, _ in records])
     profile = summarize([record for record, _, _ in records], wall, extra={
         "run_dir": str(paths.root),
         "estimator": config.estimator.name,

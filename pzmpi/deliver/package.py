@@ -4,6 +4,7 @@
 
     DIR/README.md          how to open the table (lsdb) and the PDFs (qp); what each column means
     DIR/metadata.json      release, codes, models, training sets, configurations, versions, Stage I provenance
+    DIR/release.json       with --release: the release's whole record (its registry's export)
     DIR/MANIFEST.sha256    every other file, in sha256sum's format
     DIR/table/             the published HATS collection
     DIR/archive/<code>/    the run's full PDFs: its pieces again, compressed (``archive``), and index.hdf5
@@ -39,7 +40,7 @@ from pzmpi.deliver.hats_catalog import catalog_properties, primary_catalog
 from pzmpi.deliver.package_readme import package_readme
 from pzmpi.estimators import estimator_code
 from pzmpi.estimators.model_info import training_record_path
-from pzmpi.io.pieces import write_index
+from pzmpi.io.pieces import write_run_index
 from pzmpi.io.run_folder import finished_pieces
 
 MANIFEST = "MANIFEST.sha256"
@@ -79,7 +80,7 @@ def run(settings: PackageSettings, comm: mpi.Comm) -> int:
     if comm.Get_rank() == mpi.ROOT:
         for code_dir in sorted({target.parent.parent for _, target, _ in jobs}):
             pieces = [(target, rows) for _, target, rows in jobs if target.parent.parent == code_dir]
-            write_index(code_dir / "index.hdf5", pieces)
+            write_run_index(code_dir / "index.hdf5", pieces)
         files = sorted(str(p.relative_to(settings.out)) for p in settings.out.rglob("*")
                        if p.is_file() and p.name != MANIFEST)
     files = mpi.broadcast(comm, files)
@@ -147,10 +148,10 @@ def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
         for name in ("training_set.html", "training_set.json"):
             if (folder / name).is_file():
                 _place(folder / name, out / "reports" / "training_set" / folder.name / name)
-    record = settings.release.record if settings.release is not None else None
-    if record is not None:  # the release's provenance travels with its delivery
-        write_text_atomically(out / RELEASE_RECORD, json.dumps(record, indent=1))
-    metadata = package_metadata(settings, codes, runs, record)
+    release_record = settings.release.record if settings.release is not None else None
+    if release_record is not None:  # the release's provenance travels with its delivery
+        write_text_atomically(out / RELEASE_RECORD, json.dumps(release_record, indent=1))
+    metadata = package_metadata(settings, codes, runs, release_record)
     write_text_atomically(out / "metadata.json", json.dumps(metadata, indent=1))
     write_text_atomically(out / "README.md", package_readme(metadata))
     return jobs
@@ -181,8 +182,9 @@ def _place(source: Path, target: Path) -> None:
 
 
 def package_metadata(settings: PackageSettings, codes: list[str], runs: dict[str, tuple[Path, dict[str, Any]]],
-                     record: dict[str, Any] | None) -> dict[str, Any]:
-    """What the receiving side needs to know where every number came from (``record``: the release's, exported)."""
+                     release_record: dict[str, Any] | None) -> dict[str, Any]:
+    """What the receiving side needs to know where every number came from (``release_record``: the release's
+    record, exported)."""
     table_properties = {path.parent.name: catalog_properties(path.parent)
                         for path in sorted(settings.table.glob("*/hats.properties"))}
     code_entries = {}
@@ -197,11 +199,12 @@ def package_metadata(settings: PackageSettings, codes: list[str], runs: dict[str
             "configuration": f"configs/{code}.toml",
         }
     release = None
-    if record is not None:
-        release = {key: record.get(key) for key in ("name", "created", "catalog_dir", "verify_runs",
-                                                    "skinny_tables", "training_sets", "ancillary_files", "history")}
-        release["files"] = len(record.get("files", []))
-        release["rows"] = sum(f.get("rows") or 0 for f in record.get("files", []))
+    if release_record is not None:
+        kept = ("name", "created", "catalog_dir", "verify_runs", "skinny_tables", "training_sets", "ancillary_files",
+                "history")
+        release = {key: release_record.get(key) for key in kept}
+        release["files"] = len(release_record.get("files", []))
+        release["rows"] = sum(f.get("rows") or 0 for f in release_record.get("files", []))
         release["record_file"] = RELEASE_RECORD
         release["record_sha256"] = sha256_of_file(settings.out / RELEASE_RECORD)
     return {"format": PACKAGE_FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
