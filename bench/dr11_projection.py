@@ -141,6 +141,11 @@ def main() -> None:
         print(f"  {run.code} ({run.implementation}), {run.source}: {run.objects:,} objects, "
               f"{1e6 * run.core_seconds_per_object:.1f} core-us an object, fixed {run.fixed_seconds:.1f} s a rank, "
               f"pieces {run.piece_bytes_per_object:.0f} bytes an object")
+        if run.code == "lephare":
+            print("    LePHARE's cost grows with its library's models: this is the measured run's library, not "
+                  "necessarily the realistic one pz-compute's prediction used")
+    print("  the runs read their objects' photometry columns only (a skinny table, or an Object file's few columns); "
+          "every rank reads its own files, with no wait for the filesystem beyond what these runs saw")
 
     names = list(machines)
     print(f"\n{'estimator':<11}" + "".join(f"{name + ' h':>28}" for name in names)

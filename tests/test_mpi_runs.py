@@ -79,6 +79,9 @@ def test_outputs_are_bitwise_identical_for_1_2_and_4_ranks(tmp_path, sample, mod
     assert profile["n_ranks"] == 4 and profile["total_rows"] == 20449 and profile["implementation"] == "native"
     assert sum(r["rows"] for r in profile["per_rank"]) == 20449
     assert all(r["peak_rss_bytes"] > 0 for r in profile["per_rank"])
+    timeline = pq.read_table(runs[4] / profile["timeline_file"]).to_pydict()  # a row per piece, beside the profile
+    assert sorted(piece for piece in timeline["piece"] if piece) == sorted(names)
+    assert set(timeline["rank"]) == {0, 1, 2, 3} and all("timeline" not in rank for rank in profile["ranks"])
     summary = run_pzmpi(["profile", str(runs[4]), "--timeline", str(tmp_path / "t.png")])
     assert summary.returncode == 0 and "20,449" in summary.stdout and (tmp_path / "t.png").is_file()
 
