@@ -8,14 +8,10 @@ import pyarrow.parquet as pq
 import pytest
 from scipy.spatial import cKDTree
 
-from pzmpi.datasets.dc2_release import NON_PRIMARY_FRACTION, write_release
+from pzmpi.datasets.dc2_release import NON_PRIMARY_FRACTION, release_tables, write_release
 from pzmpi.datasets.dc2_sample import DC2_TRAINING, DC2_VALIDATION, rail_sample_path, read_rail_table
 from pzmpi.photometry.bands import LSST_BANDS, LSST_EXTINCTION, ZP_NJY
-
-
-def unit_vectors(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-    ra, dec = np.radians(ra), np.radians(dec)
-    return np.column_stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)])
+from pzmpi.train.crossmatch import unit_vectors
 
 
 @pytest.mark.parametrize("style", ["dp02", "dp1"])
@@ -64,3 +60,8 @@ def test_the_spectra_are_of_the_training_objects(tmp_path):
     assert 0.95 * n_training < np.unique(matched).size <= n_training and matched.max() <= n_training
     best = spectra[close]["flag"].to_numpy() >= 3
     np.testing.assert_array_equal(spectra[close]["z"].to_numpy()[best], truth.loc[matched[best], "redshift"])
+
+
+def test_an_unknown_style_is_named():
+    with pytest.raises(ValueError, match="unknown catalog style 'dp3'"):
+        release_tables("dp3", seed=0)

@@ -113,6 +113,11 @@ def all_gather(comm: Comm, value: T) -> list[T]:
     return comm.allgather(value)
 
 
+def scatter_from_root(comm: Comm, values: list[T] | None) -> T:
+    """Collective: the root's ``values[rank]`` on each rank (``values`` is ignored elsewhere)."""
+    return comm.scatter(values, root=ROOT)
+
+
 def gather_to_root(comm: Comm, value: T) -> list[T] | None:
     return comm.gather(value, root=ROOT)
 

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pzmpi.datasets.dc2_sample import (DC2_TRAINING, DC2_VALIDATION, magnitudes_to_fluxes, rail_sample_path,
                                        read_rail_table, sky_positions, spectroscopic_catalog)
+from pzmpi.datasets.synthetic import STYLES
 from pzmpi.photometry.bands import LSST_BANDS, LSST_EXTINCTION
 
 NON_PRIMARY_FRACTION = 0.05
@@ -35,6 +36,8 @@ EBV_RANGE = (0.0, 0.1)
 def release_tables(style: str, seed: int, fraction: float = 1.0) -> tuple[pa.Table, pa.Table, pa.Table]:
     """(catalog, spectra, truth) of the DC2 release in ``style`` ('dp02' or 'dp1'), made of a seeded ``fraction``
     of RAIL's training and validation objects (a smaller release for quick end-to-end checks)."""
+    if style not in STYLES:
+        raise ValueError(f"unknown catalog style {style!r} (known: {', '.join(STYLES)})")
     rng = np.random.default_rng(seed)
     training, validation = (_subset(read_rail_table(rail_sample_path(name)), fraction, rng)
                             for name in (DC2_TRAINING, DC2_VALIDATION))

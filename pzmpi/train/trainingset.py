@@ -211,17 +211,20 @@ def run(config: TrainingSetConfig, comm: mpi.Comm, command: str) -> int:
     start = time.perf_counter()
     rank, size = comm.Get_rank(), comm.Get_size()
 
-    def on_root() -> tuple[Photometry, Spectra, dict[str, Any], list[dict[str, np.ndarray]], np.ndarray]:
+    on_root_only: dict[str, Any] = {}  # the spectra and the ranks' shares of them: never sent whole to every rank
+
+    def on_root() -> tuple[Photometry, np.ndarray]:
         if config.radius_arcsec > crossmatch.largest_radius_arcsec(config.healpix_order):
             raise ConfigError(f"{config.source}: 'match.radius_arcsec' = {config.radius_arcsec} is too large for "
                               f"'match.healpix_order' = {config.healpix_order}: use a lower order")
         source = photometry_source(config)
         spectra, survey_counts = read_spectra(config.spectra)
         shares, pixels = spectra_for_ranks(spectra, config.healpix_order, size)
-        return source, spectra, survey_counts, shares, pixels
+        on_root_only.update(spectra=spectra, survey_counts=survey_counts, shares=shares)
+        return source, pixels
 
-    source, spectra, survey_counts, shares, wanted = mpi.broadcast_from_root(comm, on_root)
-    mine = shares[rank]
+    source, wanted = mpi.broadcast_from_root(comm, on_root)
+    mine = mpi.scatter_from_root(comm, on_root_only.get("shares"))
     reading = PhotometryPass(source, config.healpix_order, wanted)
     failures = []
     for index in assign_pieces(source.rows, size)[rank]:
@@ -238,6 +241,7 @@ def run(config: TrainingSetConfig, comm: mpi.Comm, command: str) -> int:
     if rank == mpi.ROOT:
         assert gathered is not None
         every_failure = sorted(f for _, part, _ in gathered for f in part)
+        spectra, survey_counts = on_root_only["spectra"], on_root_only["survey_counts"]
         result = resolve(config, source, spectra, [c for c, _, _ in gathered])
         whole = {"rows": sum(rows for _, _, rows in gathered), "magnitudes": magnitudes, "colours": colours}
         paths = write_tables(config, result)
