@@ -72,7 +72,8 @@ def test_libraries_live_beside_the_model(lephare_setup):
     assert {p.name for p in libraries} >= {"LSST_GAL_MAG.bin", "LSST_STAR_MAG.bin", "LSST_QSO_MAG.bin"}
 
 
-def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_path, monkeypatch):
+@pytest.mark.parametrize("implementation", ["native", "rail"])
+def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_path, monkeypatch, implementation):
     monkeypatch.setenv("LEPHAREDIR", str(DATA))  # read when RAIL's stage reloads lephare
     from rail.core.data import TableHandle
     from rail.estimation.algos.lephare import LephareEstimator
@@ -80,12 +81,14 @@ def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_pat
     folder, estimator = lephare_setup
     library_folder = folder / "lephare.pkl.lephare"
     before = snapshot(library_folder)
-    config = write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")), estimator=estimator,
+    config = write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
+                          estimator={**estimator, "implementation": implementation},
                           output={"folder": "run", "estimator_columns": ["Z_BEST", "CHI_BEST", "MOD_STAR", "CHI_STAR"]},
                           run={"rows_per_chunk": 250, "max_rows_per_piece": 500})
     result = run_pzmpi(["run", str(config)], ranks=4, cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stderr[-4000:]
     profile = json.loads((tmp_path / "run" / "profile.json").read_text())
+    assert profile["implementation"] == implementation
     assert [r["counters"]["library_loads"] for r in profile["ranks"]] == [1, 1, 1, 1]  # 4 pieces of 2 chunks
     assert snapshot(library_folder) == before  # no rank wrote into the shared library folder
 
@@ -97,8 +100,8 @@ def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_pat
     with h5py.File(tmp_path / "run" / "index.hdf5") as index:
         pdfs = index["data/yvals"][()]
         zmode = index["ancil/zmode"][()]
-        np.testing.assert_array_equal(index["ancil/Z_BEST"][()], np.asarray(reference.ancil["Z_BEST"]).ravel())
-        assert index["ancil/MOD_STAR"].shape == (ROWS,)
+        for name in ("Z_BEST", "CHI_BEST", "MOD_STAR", "CHI_STAR"):  # LePHARE's own numbers, exactly
+            np.testing.assert_array_equal(index[f"ancil/{name}"][()], np.asarray(reference.ancil[name]).ravel(), name)
     # objects LePHARE cannot fit get an all-zero PDF, which qp normalises to NaN: the same ones on both sides
     unfit = np.isnan(reference_pdfs).any(axis=1)
     np.testing.assert_array_equal(np.isnan(pdfs).any(axis=1), unfit)
@@ -117,3 +120,61 @@ def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_pat
     assert report["objects"] == ROWS
     assert_metrics_are_qps(report["metrics"], report["pit"], qp_reference(tmp_path / "run" / "index.hdf5",
                                                                           folder / "catalog"))
+
+
+CRAFTED = {  # (magnitudes u..y, errors u..y): what a catalog can hand LePHARE after pzmpi's cleaning
+    "clean": ([24.1, 23.5, 23.0, 22.7, 22.5, 22.4], [0.2, 0.05, 0.03, 0.03, 0.04, 0.09]),
+    "unobserved bands": ([np.nan, np.nan, 23.0, 22.7, np.nan, 22.4], [np.nan, np.nan, 0.03, 0.03, np.nan, 0.09]),
+    "non-detection at the limit": ([99.0, 23.5, 23.0, 22.7, 22.5, 99.0], [1.0, 0.05, 0.03, 0.03, 0.04, 1.0]),
+    "upper limits (negative errors)": ([25.0, 23.5, 23.0, 22.7, 22.5, 24.0], [-1.0, 0.05, 0.03, 0.03, 0.04, -1.0]),
+    "zero errors": ([24.1, 23.5, 23.0, 22.7, 22.5, 22.4], [0.0, 0.0, 0.03, 0.03, 0.04, 0.09]),
+    "negative magnitudes": ([-99.0, 23.5, 23.0, 22.7, 22.5, -99.0], [1.0, 0.05, 0.03, 0.03, 0.04, -99.0]),
+    "one discrepant band": ([24.1, 23.5, 17.0, 22.7, 22.5, 22.4], [0.2, 0.05, 0.001, 0.03, 0.04, 0.09]),
+    "two discrepant bands": ([30.0, 23.5, 17.0, 22.7, 22.5, 22.4], [0.001, 0.05, 0.001, 0.03, 0.04, 0.09]),
+    "very bright": ([16.0, 15.2, 14.8, 14.6, 14.5, 14.4], [0.01, 0.01, 0.01, 0.01, 0.01, 0.01]),
+    "nothing usable": ([np.nan] * 6, [np.nan] * 6),
+}
+
+
+def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup, tmp_path, monkeypatch):
+    """Both implementations in one process, on the same magnitudes: every value equal, the PDFs to 1e-12."""
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))
+    from pzmpi.estimators.config import load_config
+    from pzmpi.estimators.native.lephare import NativeLephare
+    from pzmpi.estimators.rail_adapter import RailEstimator
+
+    folder, estimator = lephare_setup
+    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]  # RAIL's output_keys
+    path = write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")), estimator=estimator,
+                        output={"folder": "run", "estimator_columns": keys})
+    config = load_config(path)
+    mags = np.array([m for m, _ in CRAFTED.values()], dtype=np.float32)
+    errors = np.array([e for _, e in CRAFTED.values()], dtype=np.float32)
+    rng = np.random.default_rng(3)  # and a few hundred DC2-like objects with random gaps
+    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    bands = "ugrizy"
+    more_mags = np.column_stack([sample[f"mag_{b}_lsst"][:300] for b in bands]).astype(np.float32)
+    more_errors = np.column_stack([sample[f"mag_err_{b}_lsst"][:300] for b in bands]).astype(np.float32)
+    gaps = rng.random(more_mags.shape) < 0.1
+    more_mags[gaps], more_errors[gaps] = np.nan, np.nan
+    mags, errors = np.vstack([mags, more_mags]), np.vstack([errors, more_errors])
+    columns = {f"mag_{b}_lsst": mags[:, k] for k, b in enumerate(bands)}
+    columns.update({f"mag_err_{b}_lsst": errors[:, k] for k, b in enumerate(bands)})
+
+    native = NativeLephare(config)
+    native.compile()
+    mine = native.estimate(columns)
+    theirs = RailEstimator(config).estimate(columns)
+    for name in keys:
+        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
+                                      err_msg=name)
+    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
+    np.testing.assert_array_equal(~np.isnan(mine.pdfs).any(axis=1), fitted)
+    crafted = {name: i for i, name in enumerate(CRAFTED)}
+    assert mine.extras["CHI_BEST"][crafted["nothing usable"]] == 0.0  # every model fits nothing: chi2 0, a flat PDF
+    assert mine.extras["CHI_BEST"][crafted["one discrepant band"]] < 500.0  # LePHARE dropped the r band at 17
+    assert mine.extras["CHI_BEST"][crafted["non-detection at the limit"]] == 1e9  # 99 +- 1 as a detection: no fit
+    np.testing.assert_array_equal(mine.extras["Z_BEST"][[crafted["clean"], crafted["upper limits (negative errors)"]]],
+                                  theirs.extras["Z_BEST"][[crafted["clean"], crafted["upper limits (negative errors)"]]])
+    peak = np.abs(theirs.pdfs[fitted]).max(axis=1, keepdims=True)
+    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= 1e-12

@@ -18,6 +18,7 @@ NATIVE_IMPLEMENTATIONS = {
     KNOWN_ESTIMATORS["bpz"]: "pzmpi.estimators.native.bpz.NativeBPZ",
     KNOWN_ESTIMATORS["tpz"]: "pzmpi.estimators.native.tpz.NativeTPZ",
     KNOWN_ESTIMATORS["gpz"]: "pzmpi.estimators.native.gpz.NativeGPz",
+    KNOWN_ESTIMATORS["lephare"]: "pzmpi.estimators.native.lephare.NativeLephare",
 }
 
 

@@ -1,0 +1,412 @@
+"""LePHARE natively: the template fit of ``lephare.PhotoZ.run_photoz`` for a whole chunk in one compiled kernel.
+
+RAIL's ``LephareEstimator`` hands each chunk to ``lephare.process``, which makes a
+``onesource`` per object in Python and fits it in C++ (``onesource::fit``), one
+object at a time. Here the library that ``pzmpi train`` built is read once per
+rank through lephare's own ``PhotoZ`` (fluxes, redshifts, types, z = 0 reference
+magnitudes), and one numba kernel does, per object, what LePHARE 1.0.0 does with
+RAIL's settings: magnitudes to fluxes, error floor and factor, the scaled chi2 of
+every model, the MAG_ABS rejection, up to two discrepant bands dropped, the
+marginal BAY_ZG PDF and the MIN_ZG curve whose parabolic minimum is Z_BEST.
+
+Every sum runs in LePHARE's order (bands in order, models in library order) with
+glibc's ``exp`` and ``log10`` (numba's ``math``), so that each object's numbers
+are LePHARE's, whatever the chunk or the rank count. The settings this fit does
+not implement stop the run at set-up with the key named (``unsupported_settings``).
+docs/design/native_lephare.md has the derivation, from LePHARE's sources and
+checked against its binary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+
+from pzmpi.core.errors import ConfigError
+from pzmpi.estimators.config import Config
+from pzmpi.estimators.interface import Estimate
+from pzmpi.estimators.native.common import NativeEstimator
+
+HIGH_CHI2 = 1.0e9  # LePHARE's sentinel of a rejected model
+LN10 = 2.302585092994046  # LePHARE's POW10D_FAST: 10**x as exp(LN10 * x)
+INV_1086 = 1.0 / 1.086  # the installed build multiplies by the reciprocal of 1.086
+INVALID_FLUX = -9999.0
+NO_REDSHIFT = -99.9
+GALAXY, QSO, STAR = 0, 1, 2
+BAY_ZG = 11  # RAIL's posterior_output for the galaxy marginal PDF
+OUTPUT_KEYS = ("Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR", "MOD_BEST")
+
+
+def _number_list(value: Any) -> list[float]:
+    return [float(v) for v in str(value).split(",") if v.strip()]
+
+
+def unsupported_settings(settings: dict[str, Any], posterior_output: int) -> list[str]:
+    """The LePHARE keys (as RAIL names them) set to something this fit does not do, each with its value."""
+    problems = []
+
+    def off(key: str, allowed: tuple[str, ...]) -> None:
+        value = str(settings.get(key, allowed[0])).strip().upper()
+        if value not in allowed:
+            problems.append(f"'lephare.{key}' = {settings.get(key)!r} (supported: {', '.join(allowed)})")
+
+    if posterior_output != BAY_ZG:
+        problems.append(f"'posterior_output' = {posterior_output} (supported: {BAY_ZG}, BAY_ZG)")
+    nz_prior = _number_list(settings.get("NZ_PRIOR", "-1"))
+    if nz_prior and nz_prior[0] >= 0:
+        problems.append(f"'lephare.NZ_PRIOR' = {settings['NZ_PRIOR']!r} (the N(z) prior; supported: off, -1)")
+    off("ZFIX", ("NO",))
+    off("AUTO_ADAPT", ("NO",))
+    off("INP_TYPE", ("M",))
+    off("CAT_MAG", ("AB",))
+    off("FIR_LIB", ("NONE",))
+    off("APPLY_MW_EXTINCTION", ("NO",))
+    off("Z_INTERP", ("YES", "NO"))
+    if str(settings.get("MW_EBV_FILE", "NONE")).strip().upper() not in ("NONE", ""):
+        problems.append(f"'lephare.MW_EBV_FILE' = {settings['MW_EBV_FILE']!r} (Milky-Way reddening; supported: NONE)")
+    if _number_list(settings.get("GLB_CONTEXT", "0")) not in ([0.0], [-1.0]):
+        problems.append(f"'lephare.GLB_CONTEXT' = {settings['GLB_CONTEXT']!r} (supported: 0, -1: every band)")
+    if _number_list(settings.get("FORB_CONTEXT", "-1")) not in ([-1.0], [0.0]):
+        problems.append(f"'lephare.FORB_CONTEXT' = {settings['FORB_CONTEXT']!r} (supported: -1, 0: none)")
+    return problems
+
+
+def per_band(settings: dict[str, Any], key: str, default: str, n_bands: int) -> np.ndarray:
+    """A LePHARE setting given once for all bands or once per band, as LePHARE reads ERR_SCALE and ERR_FACTOR."""
+    values = _number_list(settings.get(key, default)) or _number_list(default)
+    if len(values) == n_bands:
+        return np.asarray(values, dtype=np.float64)
+    if len(values) == 1:
+        return np.full(n_bands, values[0])
+    raise ConfigError(f"'lephare.{key}' = {settings.get(key)!r}: one value, or one per band ({n_bands})")
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """What the fit needs from LePHARE's configuration, as numbers."""
+
+    error_floor: np.ndarray  # ERR_SCALE, magnitudes added in quadrature
+    error_factor: np.ndarray  # ERR_FACTOR
+    offsets: np.ndarray  # APPLY_SYSSHIFT, magnitudes
+    galaxy_mag_abs: tuple[float, float]
+    qso_mag_abs: tuple[float, float]
+    reference_band: int  # MAG_REF - 1; -1 when the MAG_ABS rejection is off
+    discrepant_threshold: float  # RM_DISCREPANT_BD
+    interpolate_z: bool  # Z_INTERP
+
+    @classmethod
+    def from_lephare(cls, settings: dict[str, Any], offsets: Any, n_bands: int) -> FitSettings:
+        galaxy = _number_list(settings.get("MAG_ABS", "0,0"))
+        qso = _number_list(settings.get("MAG_ABS_QSO", "0,0"))
+        reference = int(_number_list(settings.get("MAG_REF", "0"))[0]) - 1
+        shifts = np.zeros(n_bands) if offsets is None else np.asarray(offsets, dtype=np.float64).ravel()
+        if shifts.size != n_bands:
+            raise ConfigError(f"the model's offsets (APPLY_SYSSHIFT) hold {shifts.size} values for {n_bands} bands")
+        return cls(error_floor=per_band(settings, "ERR_SCALE", "0", n_bands),
+                   error_factor=per_band(settings, "ERR_FACTOR", "1", n_bands), offsets=shifts,
+                   galaxy_mag_abs=(galaxy[0], galaxy[1]) if len(galaxy) >= 2 else (0.0, 0.0),
+                   qso_mag_abs=(qso[0], qso[1]) if len(qso) >= 2 else (0.0, 0.0), reference_band=reference,
+                   discrepant_threshold=float(_number_list(settings.get("RM_DISCREPANT_BD", "1e9"))[0]),
+                   interpolate_z=str(settings.get("Z_INTERP", "NO")).strip().upper() == "YES")
+
+
+@dataclass(frozen=True)
+class Library:
+    """LePHARE's models as arrays, in its library order (QSO, galaxies, stars as loaded)."""
+
+    fluxes: np.ndarray  # (models, bands), erg/s/cm2/Hz, LePHARE's own values
+    kind: np.ndarray  # GALAXY, QSO or STAR
+    redshift: np.ndarray
+    reference_mag_z0: np.ndarray  # each model's MAG_REF magnitude at z = 0 (0 when the rejection is off)
+    number: np.ndarray  # nummod: the template's number in its list (MOD_STAR, MOD_BEST)
+    pdf_bin: np.ndarray  # each model's bin on the PDF grid
+    pdf_grid: np.ndarray  # LePHARE's PDF axis
+    funz0: float  # distance modulus LePHARE subtracts at z = 0
+
+    @classmethod
+    def from_photoz(cls, lephare: Any, photz: Any, settings: dict[str, Any], reference_band: int) -> Library:
+        models = photz.fullLib  # each access rebuilds the list: fetch it once
+        fluxes = np.array(photz.flux, dtype=np.float64)
+        kind = np.array([GALAXY if m.is_gal() else QSO if m.is_qso() else STAR for m in models], dtype=np.int64)
+        redshift = np.array([m.red for m in models], dtype=np.float64)
+        number = np.array([m.nummod for m in models], dtype=np.int64)
+        if reference_band >= 0:
+            z0 = np.array([m.index_z0 for m in models], dtype=np.int64)
+            reference = np.array([m.mag[reference_band] for m in models], dtype=np.float64)[z0]
+        else:
+            reference = np.zeros(len(models))
+        gridz = list(photz.gridz)
+        grid = np.array(lephare.onesource(0, photz.gridz).pdfmap[BAY_ZG].xaxis, dtype=np.float64)
+        step = (grid[-1] - 0.0) / (grid.size - 1)
+        pdf_bin = np.clip(np.floor(redshift * (1.0 / step) + 0.5), 0, grid.size - 1).astype(np.int64)
+        h0, om0, ol0 = _number_list(settings.get("COSMOLOGY", "70,0.3,0.7"))
+        funz0 = float(lephare.cosmo(h0, om0, ol0).distMod(gridz[1] / 20.0))
+        return cls(fluxes, kind, redshift, reference, number, pdf_bin, grid, funz0)
+
+
+@contextlib.contextmanager
+def _silenced_stdout() -> Iterator[None]:
+    """LePHARE's C++ prints the library it reads to file descriptor 1: keep that out of the job's log."""
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class NativeLephare(NativeEstimator):
+    """RAIL's LephareEstimator: LePHARE's BAY_ZG PDF and its best-fit values, the fit compiled per chunk."""
+
+    provides = OUTPUT_KEYS
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        stage = self.stage
+        settings = dict(stage.lephare_config)
+        problems = unsupported_settings(settings, int(stage.config["posterior_output"]))
+        if problems:
+            raise ConfigError("the native LePHARE fit does not implement " + "; ".join(problems)
+                              + ": set estimator.implementation = 'rail'")
+        self.bands = list(stage.config.bands)
+        self.error_bands = list(stage.config.err_bands)
+        use_offsets = stage.config["use_inform_offsets"] and stage.model.get("offsets") is not None
+        self.fit = FitSettings.from_lephare(settings, stage.model["offsets"] if use_offsets else None, len(self.bands))
+        import lephare
+
+        with _silenced_stdout():
+            photz = lephare.PhotoZ(lephare.all_types_to_keymap(settings))
+        self.library = Library.from_photoz(lephare, photz, settings, self.fit.reference_band)
+        self.library_loads = 1  # once per rank: the engine counts it
+        if self.library.fluxes.shape[1] != len(self.bands):
+            raise ConfigError(f"'estimator.model': its LePHARE library has {self.library.fluxes.shape[1]} filters "
+                              f"for {len(self.bands)} bands")
+
+    def compile(self) -> None:
+        """Compile (or load from numba's cache) the kernel on one object."""
+        self._run(np.zeros((1, len(self.bands))), np.full((1, len(self.bands)), 0.1))
+
+    def estimate(self, columns: dict[str, np.ndarray]) -> Estimate:
+        mags, errors = self.magnitudes(columns)
+        pdfs, values = self._run(mags, errors)
+        on_grid = self._on_run_grid(pdfs)
+        extras = {name: values[name] for name in self.extra_columns}
+        return Estimate(pdfs=on_grid, extras=extras)
+
+    def _run(self, mags: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        lib, fit = self.library, self.fit
+        n = mags.shape[0]
+        pdfs = np.empty((n, lib.pdf_grid.size))
+        best = np.empty((n, 4))  # Z_BEST, ZQ_BEST, then two spare
+        chi_min = np.empty((n, 3))
+        best_model = np.empty((n, 3), dtype=np.int64)
+        galaxy_limits = np.array(fit.galaxy_mag_abs)
+        qso_limits = np.array(fit.qso_mag_abs)
+        _fit_chunk(np.ascontiguousarray(mags, dtype=np.float64), np.ascontiguousarray(errors, dtype=np.float64),
+                   fit.error_floor, fit.error_factor, fit.offsets, galaxy_limits, qso_limits,
+                   fit.reference_band >= 0, fit.discrepant_threshold, fit.interpolate_z,
+                   lib.fluxes, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0, lib.pdf_bin, lib.pdf_grid,
+                   pdfs, best, chi_min, best_model)
+        numbers = np.where(best_model >= 0, lib.number[np.maximum(best_model, 0)], -99)
+        values = {"Z_BEST": best[:, 0], "ZQ_BEST": best[:, 1], "CHI_BEST": chi_min[:, GALAXY],
+                  "CHI_QSO": chi_min[:, QSO], "CHI_STAR": chi_min[:, STAR], "MOD_STAR": numbers[:, STAR],
+                  "MOD_BEST": numbers[:, GALAXY]}
+        return pdfs, values
+
+    def _on_run_grid(self, pdfs: np.ndarray) -> np.ndarray:
+        """The PDFs as RAIL's qp ensemble gives them on the run's grid: divided by their trapezoid integral (qp's
+        normalisation of an ``interp`` ensemble), then read on the grid (the same grid when the model's Z_STEP is
+        the run's)."""
+        x = self.library.pdf_grid
+        with np.errstate(divide="ignore", invalid="ignore"):
+            area = np.cumsum(np.diff(x) * 0.5 * (pdfs[:, 1:] + pdfs[:, :-1]), axis=1)[:, -1]
+            normalised = pdfs / area[:, None]
+        if x.shape == self.grid.shape and np.array_equal(x, self.grid):
+            return normalised
+        return np.stack([np.interp(self.grid, x, row, left=0.0, right=0.0) for row in normalised])
+
+
+@numba.njit(cache=True)
+def _log10(x: float) -> float:
+    """C's log10: -inf at 0, NaN below."""
+    if x > 0.0:
+        return math.log10(x)
+    return -math.inf if x == 0.0 else math.nan
+
+
+@numba.njit(cache=True)
+def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+                mag_abs, chi2, chi_min, best_model):  # pragma: no cover - compiled
+    """``onesource::fit``: every model's chi2 with the analytic scale, its MAG_ABS rejection, each type's minimum."""
+    n_bands = flux.size
+    weight = np.empty(n_bands)
+    weight2 = np.empty(n_bands)
+    signal = np.empty(n_bands)
+    flux_weight2 = np.empty(n_bands)
+    for k in range(n_bands):
+        weight[k] = (1.0 if used[k] else 0.0) / error[k]
+        weight2[k] = weight[k] * weight[k]
+        signal[k] = flux[k] * weight[k]
+        flux_weight2[k] = flux[k] * weight2[k]
+    galaxy_on = galaxy_limits[0] < 0.0 and galaxy_limits[1] < 0.0
+    qso_on = qso_limits[0] < 0.0 and qso_limits[1] < 0.0
+    for t in range(3):
+        chi_min[t] = HIGH_CHI2
+    for i in range(fluxes.shape[0]):
+        a = 0.0
+        b = 0.0
+        for k in range(n_bands):
+            a += fluxes[i, k] * flux_weight2[k]
+            b += (fluxes[i, k] * fluxes[i, k]) * weight2[k]
+        scale = a / b if b > 0.0 else -999.0
+        value = 0.0
+        for k in range(n_bands):
+            residual = signal[k] - (scale * fluxes[i, k]) * weight[k]
+            value += residual * residual
+        t = kind[i]
+        if mag_abs and t != 2:
+            absolute = reference_mag[i] - 2.5 * _log10(scale)
+            if redshift[i] < 1e-10:
+                absolute -= funz0
+            if t == 0 and galaxy_on and (absolute <= galaxy_limits[0] or absolute >= galaxy_limits[1]):
+                value = HIGH_CHI2
+            if t == 1 and qso_on and (absolute <= qso_limits[0] or absolute >= qso_limits[1]):
+                value = HIGH_CHI2
+        chi2[i] = value
+        if value < HIGH_CHI2 and value < chi_min[t]:
+            chi_min[t] = value
+            best_model[t] = i
+
+
+@numba.njit(cache=True)
+def _parabola_minimum(x, y, grid_size):  # pragma: no cover - compiled
+    """``PDF::improve_extremum``: the vertex of the parabola through the first minimum and its neighbours."""
+    j = 0
+    for k in range(1, grid_size):
+        if y[k] < y[j]:
+            j = k
+    if j == 0 or j == grid_size - 1:
+        return x[j]
+    if y[j - 1] == HIGH_CHI2 or y[j] == HIGH_CHI2 or y[j + 1] == HIGH_CHI2:
+        return x[j]
+    if abs(x[j] - x[j - 1]) > 0.5 or abs(x[j + 1] - x[j]) > 0.5:
+        return x[j]
+    x1, x2, x3 = x[j - 1], x[j], x[j + 1]
+    y1, y2, y3 = y[j - 1], y[j], y[j + 1]
+    x23 = x2 - x3
+    x31 = x3 - x1
+    x12 = x1 - x2
+    a = y1 * x23 + y2 * x31 + y3 * x12
+    b = y1 * (x2 * x2 - x3 * x3) - y2 * (x1 * x1 - x3 * x3) + y3 * (x1 * x1 - x2 * x2)
+    return 0.5 * (b / a)
+
+
+@numba.njit(cache=True)
+def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, qso_limits, mag_abs, threshold,
+               interpolate_z, fluxes, kind, redshift, reference_mag, funz0, pdf_bin, pdf_grid,
+               pdfs, best, chi_min, best_model):  # pragma: no cover - compiled
+    """Per object: LePHARE's source preparation, fit, discrepant-band removal, PDFs and best redshifts."""
+    n_objects, n_bands = mags.shape
+    n_models = fluxes.shape[0]
+    n_grid = pdf_grid.size
+    flux = np.empty(n_bands)
+    error = np.empty(n_bands)
+    used = np.zeros(n_bands, dtype=np.bool_)
+    chi2 = np.empty(n_models)
+    minimum_chi2 = np.empty((2, n_grid))
+    for o in range(n_objects):
+        # convertFlux, rescale_flux_errors, fltUsed (onesource.cpp), with NaN read as -99 (lephare.process)
+        for k in range(n_bands):
+            m, e = mags[o, k], errors[o, k]
+            if math.isnan(m) or math.isnan(e):
+                m, e = -99.0, -99.0
+            if m < 0.0 and e < 0.0:
+                flux[k], error[k] = INVALID_FLUX, INVALID_FLUX
+            else:
+                flux[k] = math.exp(LN10 * (-0.4 * (m + 48.6)))
+                error[k] = flux[k] * e * INV_1086
+        for k in range(n_bands):
+            if error[k] >= 0.0 and flux[k] != 0.0:
+                s = 1.086 * error[k] / flux[k]
+                s = math.sqrt(s * s + error_floor[k] * error_floor[k])
+                error[k] = abs(flux[k]) * s * INV_1086
+        for k in range(n_bands):
+            if error[k] > 0.0:
+                error[k] = error[k] * error_factor[k]
+        for k in range(n_bands):
+            usable = not (error[k] < 0.0 and flux[k] < 0.0)
+            if error[k] == 0.0:
+                usable = False
+                flux[k], error[k] = -99.9, -99.9
+            used[k] = usable and error[k] >= 0.0
+        # adapt_mag: the systematic offsets scale flux and error alike (the installed build)
+        for k in range(n_bands):
+            if flux[k] > 0.0 or error[k] > 0.0:
+                factor = math.exp(LN10 * (0.4 * offsets[k]))
+                flux[k] = flux[k] * factor
+                error[k] = error[k] * factor
+        for t in range(3):
+            best_model[o, t] = -99
+        _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+                    mag_abs, chi2, chi_min[o], best_model[o])
+        # rm_discrepant: drop the band whose removal lowers the best chi2 most, at most twice
+        improved = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
+        removed = 0
+        while improved > threshold and removed < 2:
+            dropped = -1
+            for k in range(n_bands):
+                if used[k]:
+                    used[k] = False
+                    _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                                qso_limits, mag_abs, chi2, chi_min[o], best_model[o])
+                    trial = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
+                    if improved > trial:
+                        improved = trial
+                        dropped = k
+                    used[k] = True
+            if dropped >= 0:
+                used[dropped] = False
+                _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                            qso_limits, mag_abs, chi2, chi_min[o], best_model[o])
+                removed += 1
+            else:
+                break  # the chi2 of the last trial stay, as in LePHARE
+        # generatePDF: BAY_ZG (galaxies, relative to their minimum) and the MIN_ZG / MIN_ZQ curves
+        for j in range(n_grid):
+            pdfs[o, j] = 0.0
+            minimum_chi2[0, j] = HIGH_CHI2
+            minimum_chi2[1, j] = HIGH_CHI2
+        for i in range(n_models):
+            t = kind[i]
+            value = chi2[i]
+            if value < HIGH_CHI2 and t < 2:
+                j = pdf_bin[i]
+                if t == 0:
+                    pdfs[o, j] += math.exp(-0.5 * (value - chi_min[o, 0]))
+                if minimum_chi2[t, j] > value:
+                    minimum_chi2[t, j] = value
+        area = 0.0
+        for j in range(n_grid - 1):
+            area += (pdfs[o, j] + pdfs[o, j + 1]) / 2.0 * (pdf_grid[j + 1] - pdf_grid[j])
+        if area > 0.0:
+            inverse = 1.0 / area
+            for j in range(n_grid):
+                pdfs[o, j] = pdfs[o, j] * inverse
+        for t in range(2):
+            if best_model[o, t] < 0:
+                best[o, t] = NO_REDSHIFT
+            elif interpolate_z:
+                best[o, t] = _parabola_minimum(pdf_grid, minimum_chi2[t], n_grid)
+            else:
+                best[o, t] = redshift[best_model[o, t]]
+        best[o, 2] = 0.0
+        best[o, 3] = 0.0
