@@ -20,6 +20,7 @@ checked against its binary.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -39,9 +40,12 @@ LN10 = 2.302585092994046  # LePHARE's POW10D_FAST: 10**x as exp(LN10 * x)
 INV_1086 = 1.0 / 1.086  # the installed build multiplies by the reciprocal of 1.086
 INVALID_FLUX = -9999.0
 NO_REDSHIFT = -99.9
+NEGLIGIBLE_CHI2 = 1500.0  # exp(-x/2) underflows to exactly 0.0 for x above 1490.3: such a model adds nothing
 GALAXY, QSO, STAR = 0, 1, 2
 BAY_ZG = 11  # RAIL's posterior_output for the galaxy marginal PDF
 OUTPUT_KEYS = ("Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR", "MOD_BEST")
+
+log = logging.getLogger(__name__)
 
 
 def _number_list(value: Any) -> list[float]:
@@ -130,6 +134,21 @@ class Library:
     pdf_grid: np.ndarray  # LePHARE's PDF axis
     funz0: float  # distance modulus LePHARE subtracts at z = 0
 
+    def scale_limits(self, fit: FitSettings) -> tuple[np.ndarray, np.ndarray]:
+        """Per model, the scales dm between which its MAG_ABS magnitude lies inside the limits (0 and inf when
+        it has none): the rejection becomes two comparisons instead of a logarithm per model and object."""
+        low, high = np.zeros(self.kind.size), np.full(self.kind.size, np.inf)
+        if fit.reference_band < 0:
+            return low, high
+        reference = np.where(self.redshift < 1e-10, self.reference_mag_z0 - self.funz0, self.reference_mag_z0)
+        for kind, (bright, faint) in ((GALAXY, fit.galaxy_mag_abs), (QSO, fit.qso_mag_abs)):
+            if bright < 0.0 and faint < 0.0:
+                chosen = self.kind == kind
+                with np.errstate(over="ignore"):
+                    high[chosen] = 10.0 ** ((reference[chosen] - bright) / 2.5)  # brighter than 'bright' above
+                    low[chosen] = 10.0 ** ((reference[chosen] - faint) / 2.5)  # fainter than 'faint' below
+        return low, high
+
     @classmethod
     def from_photoz(cls, lephare: Any, photz: Any, settings: dict[str, Any], reference_band: int) -> Library:
         models = photz.fullLib  # each access rebuilds the list: fetch it once
@@ -186,7 +205,12 @@ class NativeLephare(NativeEstimator):
         with _silenced_stdout():
             photz = lephare.PhotoZ(lephare.all_types_to_keymap(settings))
         self.library = Library.from_photoz(lephare, photz, settings, self.fit.reference_band)
+        self.scale_low, self.scale_high = self.library.scale_limits(self.fit)
         self.library_loads = 1  # once per rank: the engine counts it
+        kinds = np.bincount(self.library.kind, minlength=3)
+        log.info("LePHARE library: %s models (%s galaxy, %s QSO, %s star), PDF grid of %d points",
+                 f"{kinds.sum():,}", f"{kinds[GALAXY]:,}", f"{kinds[QSO]:,}", f"{kinds[STAR]:,}",
+                 self.library.pdf_grid.size)
         if self.library.fluxes.shape[1] != len(self.bands):
             raise ConfigError(f"'estimator.model': its LePHARE library has {self.library.fluxes.shape[1]} filters "
                               f"for {len(self.bands)} bands")
@@ -214,8 +238,8 @@ class NativeLephare(NativeEstimator):
         _fit_chunk(np.ascontiguousarray(mags, dtype=np.float64), np.ascontiguousarray(errors, dtype=np.float64),
                    fit.error_floor, fit.error_factor, fit.offsets, galaxy_limits, qso_limits,
                    fit.reference_band >= 0, fit.discrepant_threshold, fit.interpolate_z,
-                   lib.fluxes, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0, lib.pdf_bin, lib.pdf_grid,
-                   pdfs, best, chi_min, best_model)
+                   lib.fluxes, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0, self.scale_low,
+                   self.scale_high, lib.pdf_bin, lib.pdf_grid, pdfs, best, chi_min, best_model)
         numbers = np.where(best_model >= 0, lib.number[np.maximum(best_model, 0)], -99)
         values = {"Z_BEST": best[:, 0], "ZQ_BEST": best[:, 1], "CHI_BEST": chi_min[:, GALAXY],
                   "CHI_QSO": chi_min[:, QSO], "CHI_STAR": chi_min[:, STAR], "MOD_STAR": numbers[:, STAR],
@@ -245,8 +269,11 @@ def _log10(x: float) -> float:
 
 @numba.njit(cache=True)
 def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
-                mag_abs, chi2, chi_min, best_model):  # pragma: no cover - compiled
-    """``onesource::fit``: every model's chi2 with the analytic scale, its MAG_ABS rejection, each type's minimum."""
+                mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover - compiled
+    """``onesource::fit``: every model's chi2 with the analytic scale, its MAG_ABS rejection, each type's minimum.
+
+    The rejection compares the scale with the model's limits (``Library.scale_limits``); within 1e-9 of one,
+    it takes LePHARE's own logarithm, so that rounding in the limits cannot change a decision."""
     n_bands = flux.size
     weight = np.empty(n_bands)
     weight2 = np.empty(n_bands)
@@ -273,14 +300,16 @@ def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0,
             residual = signal[k] - (scale * fluxes[i, k]) * weight[k]
             value += residual * residual
         t = kind[i]
-        if mag_abs and t != 2:
-            absolute = reference_mag[i] - 2.5 * _log10(scale)
-            if redshift[i] < 1e-10:
-                absolute -= funz0
-            if t == 0 and galaxy_on and (absolute <= galaxy_limits[0] or absolute >= galaxy_limits[1]):
+        if mag_abs and ((t == 0 and galaxy_on) or (t == 1 and qso_on)):
+            if scale > scale_high[i] * (1.0 + 1e-9) or (0.0 <= scale < scale_low[i] * (1.0 - 1e-9)):
                 value = HIGH_CHI2
-            if t == 1 and qso_on and (absolute <= qso_limits[0] or absolute >= qso_limits[1]):
-                value = HIGH_CHI2
+            elif not (scale_low[i] * (1.0 + 1e-9) < scale < scale_high[i] * (1.0 - 1e-9)) and scale >= 0.0:
+                absolute = reference_mag[i] - 2.5 * _log10(scale)
+                if redshift[i] < 1e-10:
+                    absolute -= funz0
+                limits = galaxy_limits if t == 0 else qso_limits
+                if absolute <= limits[0] or absolute >= limits[1]:
+                    value = HIGH_CHI2
         chi2[i] = value
         if value < HIGH_CHI2 and value < chi_min[t]:
             chi_min[t] = value
@@ -312,7 +341,7 @@ def _parabola_minimum(x, y, grid_size):  # pragma: no cover - compiled
 
 @numba.njit(cache=True)
 def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, qso_limits, mag_abs, threshold,
-               interpolate_z, fluxes, kind, redshift, reference_mag, funz0, pdf_bin, pdf_grid,
+               interpolate_z, fluxes, kind, redshift, reference_mag, funz0, scale_low, scale_high, pdf_bin, pdf_grid,
                pdfs, best, chi_min, best_model):  # pragma: no cover - compiled
     """Per object: LePHARE's source preparation, fit, discrepant-band removal, PDFs and best redshifts."""
     n_objects, n_bands = mags.shape
@@ -357,7 +386,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
         for t in range(3):
             best_model[o, t] = -99
         _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
-                    mag_abs, chi2, chi_min[o], best_model[o])
+                    mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
         # rm_discrepant: drop the band whose removal lowers the best chi2 most, at most twice
         improved = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
         removed = 0
@@ -367,7 +396,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
                 if used[k]:
                     used[k] = False
                     _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
-                                qso_limits, mag_abs, chi2, chi_min[o], best_model[o])
+                                qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
                     trial = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
                     if improved > trial:
                         improved = trial
@@ -376,7 +405,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
             if dropped >= 0:
                 used[dropped] = False
                 _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
-                            qso_limits, mag_abs, chi2, chi_min[o], best_model[o])
+                            qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
                 removed += 1
             else:
                 break  # the chi2 of the last trial stay, as in LePHARE
@@ -390,7 +419,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
             value = chi2[i]
             if value < HIGH_CHI2 and t < 2:
                 j = pdf_bin[i]
-                if t == 0:
+                if t == 0 and value - chi_min[o, 0] < NEGLIGIBLE_CHI2:  # beyond it exp() is exactly 0
                     pdfs[o, j] += math.exp(-0.5 * (value - chi_min[o, 0]))
                 if minimum_chi2[t, j] > value:
                     minimum_chi2[t, j] = value
