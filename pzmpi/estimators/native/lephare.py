@@ -40,6 +40,8 @@ LN10 = 2.302585092994046  # LePHARE's POW10D_FAST: 10**x as exp(LN10 * x)
 INV_1086 = 1.0 / 1.086  # the installed build multiplies by the reciprocal of 1.086
 INVALID_FLUX = -9999.0
 NO_REDSHIFT = -99.9
+OBJECT_BLOCK = 32  # objects fitted together against one block of models
+MODEL_BLOCK = 2048  # models per block: their fluxes (6 bands) take 96 KiB, kept in cache for the block's objects
 NEGLIGIBLE_CHI2 = 1500.0  # exp(-x/2) underflows to exactly 0.0 for x above 1490.3: such a model adds nothing
 GALAXY, QSO, STAR = 0, 1, 2
 BAY_ZG = 11  # RAIL's posterior_output for the galaxy marginal PDF
@@ -230,7 +232,7 @@ class NativeLephare(NativeEstimator):
         lib, fit = self.library, self.fit
         n = mags.shape[0]
         pdfs = np.empty((n, lib.pdf_grid.size))
-        best = np.empty((n, 4))  # Z_BEST, ZQ_BEST, then two spare
+        best = np.empty((n, 2))  # Z_BEST, ZQ_BEST
         chi_min = np.empty((n, 3))
         best_model = np.empty((n, 3), dtype=np.int64)
         galaxy_limits = np.array(fit.galaxy_mag_abs)
@@ -268,49 +270,63 @@ def _log10(x: float) -> float:
 
 
 @numba.njit(cache=True)
-def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
-                mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover - compiled
-    """``onesource::fit``: every model's chi2 with the analytic scale, its MAG_ABS rejection, each type's minimum.
+def _weights(flux, error, used, out):  # pragma: no cover - compiled
+    """An object's per-band terms of the fit, as LePHARE computes them: w, w², f w and f w² (rows of ``out``)."""
+    for k in range(flux.size):
+        out[0, k] = (1.0 if used[k] else 0.0) / error[k]
+        out[1, k] = out[0, k] * out[0, k]
+        out[2, k] = flux[k] * out[0, k]
+        out[3, k] = flux[k] * out[1, k]
+
+
+@numba.njit(cache=True, inline="always")
+def _model_chi2(i, terms, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits, mag_abs,
+                scale_low, scale_high):  # pragma: no cover - compiled
+    """Model ``i``'s chi2 for one object (``terms``: ``_weights``), with the analytic scale and LePHARE's MAG_ABS
+    rejection.
 
     The rejection compares the scale with the model's limits (``Library.scale_limits``); within 1e-9 of one,
     it takes LePHARE's own logarithm, so that rounding in the limits cannot change a decision."""
-    n_bands = flux.size
-    weight = np.empty(n_bands)
-    weight2 = np.empty(n_bands)
-    signal = np.empty(n_bands)
-    flux_weight2 = np.empty(n_bands)
+    n_bands = terms.shape[1]
+    a = 0.0
+    b = 0.0
     for k in range(n_bands):
-        weight[k] = (1.0 if used[k] else 0.0) / error[k]
-        weight2[k] = weight[k] * weight[k]
-        signal[k] = flux[k] * weight[k]
-        flux_weight2[k] = flux[k] * weight2[k]
+        a += fluxes[i, k] * terms[3, k]
+        b += (fluxes[i, k] * fluxes[i, k]) * terms[1, k]
+    scale = a / b if b > 0.0 else -999.0
+    value = 0.0
+    for k in range(n_bands):
+        residual = terms[2, k] - (scale * fluxes[i, k]) * terms[0, k]
+        value += residual * residual
+    t = kind[i]
     galaxy_on = galaxy_limits[0] < 0.0 and galaxy_limits[1] < 0.0
     qso_on = qso_limits[0] < 0.0 and qso_limits[1] < 0.0
+    if mag_abs and ((t == 0 and galaxy_on) or (t == 1 and qso_on)):
+        if scale > scale_high[i] * (1.0 + 1e-9) or (0.0 <= scale < scale_low[i] * (1.0 - 1e-9)):
+            value = HIGH_CHI2
+        elif not (scale_low[i] * (1.0 + 1e-9) < scale < scale_high[i] * (1.0 - 1e-9)) and scale >= 0.0:
+            absolute = reference_mag[i] - 2.5 * _log10(scale)
+            if redshift[i] < 1e-10:
+                absolute -= funz0
+            limits = galaxy_limits if t == 0 else qso_limits
+            if absolute <= limits[0] or absolute >= limits[1]:
+                value = HIGH_CHI2
+    return value
+
+
+@numba.njit(cache=True)
+def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+                mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover - compiled
+    """``onesource::fit`` for one object: every model's chi2, and each type's first minimum."""
+    terms = np.empty((4, flux.size))
+    _weights(flux, error, used, terms)
     for t in range(3):
         chi_min[t] = HIGH_CHI2
     for i in range(fluxes.shape[0]):
-        a = 0.0
-        b = 0.0
-        for k in range(n_bands):
-            a += fluxes[i, k] * flux_weight2[k]
-            b += (fluxes[i, k] * fluxes[i, k]) * weight2[k]
-        scale = a / b if b > 0.0 else -999.0
-        value = 0.0
-        for k in range(n_bands):
-            residual = signal[k] - (scale * fluxes[i, k]) * weight[k]
-            value += residual * residual
-        t = kind[i]
-        if mag_abs and ((t == 0 and galaxy_on) or (t == 1 and qso_on)):
-            if scale > scale_high[i] * (1.0 + 1e-9) or (0.0 <= scale < scale_low[i] * (1.0 - 1e-9)):
-                value = HIGH_CHI2
-            elif not (scale_low[i] * (1.0 + 1e-9) < scale < scale_high[i] * (1.0 - 1e-9)) and scale >= 0.0:
-                absolute = reference_mag[i] - 2.5 * _log10(scale)
-                if redshift[i] < 1e-10:
-                    absolute -= funz0
-                limits = galaxy_limits if t == 0 else qso_limits
-                if absolute <= limits[0] or absolute >= limits[1]:
-                    value = HIGH_CHI2
+        value = _model_chi2(i, terms, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+                            mag_abs, scale_low, scale_high)
         chi2[i] = value
+        t = kind[i]
         if value < HIGH_CHI2 and value < chi_min[t]:
             chi_min[t] = value
             best_model[t] = i
@@ -340,102 +356,168 @@ def _parabola_minimum(x, y, grid_size):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
+def _prepare_source(mags, errors, error_floor, error_factor, offsets, flux, error, used):  # pragma: no cover
+    """``convertFlux``, ``rescale_flux_errors``, ``fltUsed`` and ``adapt_mag`` (onesource.cpp) of one object, with
+    NaN read as -99 (``lephare.process``)."""
+    n_bands = mags.size
+    for k in range(n_bands):
+        m, e = mags[k], errors[k]
+        if math.isnan(m) or math.isnan(e):
+            m, e = -99.0, -99.0
+        if m < 0.0 and e < 0.0:
+            flux[k], error[k] = INVALID_FLUX, INVALID_FLUX
+        else:
+            flux[k] = math.exp(LN10 * (-0.4 * (m + 48.6)))
+            error[k] = flux[k] * e * INV_1086
+    for k in range(n_bands):
+        if error[k] >= 0.0 and flux[k] != 0.0:
+            s = 1.086 * error[k] / flux[k]
+            s = math.sqrt(s * s + error_floor[k] * error_floor[k])
+            error[k] = abs(flux[k]) * s * INV_1086
+    for k in range(n_bands):
+        if error[k] > 0.0:
+            error[k] = error[k] * error_factor[k]
+    for k in range(n_bands):
+        usable = not (error[k] < 0.0 and flux[k] < 0.0)
+        if error[k] == 0.0:
+            usable = False
+            flux[k], error[k] = -99.9, -99.9
+        used[k] = usable and error[k] >= 0.0
+    for k in range(n_bands):  # the systematic offsets scale flux and error alike (the installed build)
+        if flux[k] > 0.0 or error[k] > 0.0:
+            factor = math.exp(LN10 * (0.4 * offsets[k]))
+            flux[k] = flux[k] * factor
+            error[k] = error[k] * factor
+
+
+@numba.njit(cache=True, inline="always")
+def _add_to_pdf(i, value, kind, pdf_bin, galaxy_minimum, pdf, minimum_chi2):  # pragma: no cover - compiled
+    """``generatePDF``'s step for model ``i``: its weight in BAY_ZG (galaxies), its chi2 in MIN_ZG / MIN_ZQ."""
+    t = kind[i]
+    if value < HIGH_CHI2 and t < 2:
+        j = pdf_bin[i]
+        if t == 0 and value - galaxy_minimum < NEGLIGIBLE_CHI2:  # beyond it exp() is exactly 0
+            pdf[j] += math.exp(-0.5 * (value - galaxy_minimum))
+        if minimum_chi2[t, j] > value:
+            minimum_chi2[t, j] = value
+
+
+@numba.njit(cache=True)
+def _drop_discrepant_bands(flux, error, used, threshold, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                           qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover
+    """``rm_discrepant``: from a first fit, drop the band whose removal lowers the best chi2 most, at most twice;
+    ``chi2`` ends as LePHARE leaves it (the last trial's when no removal helps)."""
+    n_bands = flux.size
+    _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+                mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
+    improved = min(chi_min[0], chi_min[1], chi_min[2])
+    removed = 0
+    while improved > threshold and removed < 2:
+        dropped = -1
+        for k in range(n_bands):
+            if used[k]:
+                used[k] = False
+                _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                            qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
+                trial = min(chi_min[0], chi_min[1], chi_min[2])
+                if improved > trial:
+                    improved = trial
+                    dropped = k
+                used[k] = True
+        if dropped >= 0:
+            used[dropped] = False
+            _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                        qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
+            removed += 1
+        else:
+            break
+
+
+@numba.njit(cache=True)
+def _finish_object(pdf, minimum_chi2, best_model, redshift, pdf_grid, interpolate_z, best):  # pragma: no cover
+    """The BAY_ZG PDF normalised as LePHARE does, and Z_BEST / ZQ_BEST."""
+    n_grid = pdf_grid.size
+    area = 0.0
+    for j in range(n_grid - 1):
+        area += (pdf[j] + pdf[j + 1]) / 2.0 * (pdf_grid[j + 1] - pdf_grid[j])
+    if area > 0.0:
+        inverse = 1.0 / area
+        for j in range(n_grid):
+            pdf[j] = pdf[j] * inverse
+    for t in range(2):
+        if best_model[t] < 0:
+            best[t] = NO_REDSHIFT
+        elif interpolate_z:
+            best[t] = _parabola_minimum(pdf_grid, minimum_chi2[t], n_grid)
+        else:
+            best[t] = redshift[best_model[t]]
+
+
+@numba.njit(cache=True)
 def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, qso_limits, mag_abs, threshold,
                interpolate_z, fluxes, kind, redshift, reference_mag, funz0, scale_low, scale_high, pdf_bin, pdf_grid,
                pdfs, best, chi_min, best_model):  # pragma: no cover - compiled
-    """Per object: LePHARE's source preparation, fit, discrepant-band removal, PDFs and best redshifts."""
+    """LePHARE's fit of every object, in blocks of objects against blocks of models kept in cache.
+
+    A first pass finds each object's minima. An object whose best chi2 exceeds the
+    discrepant-band threshold then runs LePHARE's whole sequence alone; for the
+    others, a second pass recomputes each chi2 (the same numbers) and builds the PDF
+    and minimum curves, the minima being known. Per object, models are met in
+    library order in both passes, so every sum and tie is LePHARE's.
+    """
     n_objects, n_bands = mags.shape
     n_models = fluxes.shape[0]
     n_grid = pdf_grid.size
-    flux = np.empty(n_bands)
-    error = np.empty(n_bands)
-    used = np.zeros(n_bands, dtype=np.bool_)
+    flux = np.empty((OBJECT_BLOCK, n_bands))
+    error = np.empty((OBJECT_BLOCK, n_bands))
+    used = np.zeros((OBJECT_BLOCK, n_bands), dtype=np.bool_)
+    terms = np.empty((OBJECT_BLOCK, 4, n_bands))
+    minimum_chi2 = np.empty((OBJECT_BLOCK, 2, n_grid))
+    alone = np.zeros(OBJECT_BLOCK, dtype=np.bool_)
     chi2 = np.empty(n_models)
-    minimum_chi2 = np.empty((2, n_grid))
-    for o in range(n_objects):
-        # convertFlux, rescale_flux_errors, fltUsed (onesource.cpp), with NaN read as -99 (lephare.process)
-        for k in range(n_bands):
-            m, e = mags[o, k], errors[o, k]
-            if math.isnan(m) or math.isnan(e):
-                m, e = -99.0, -99.0
-            if m < 0.0 and e < 0.0:
-                flux[k], error[k] = INVALID_FLUX, INVALID_FLUX
-            else:
-                flux[k] = math.exp(LN10 * (-0.4 * (m + 48.6)))
-                error[k] = flux[k] * e * INV_1086
-        for k in range(n_bands):
-            if error[k] >= 0.0 and flux[k] != 0.0:
-                s = 1.086 * error[k] / flux[k]
-                s = math.sqrt(s * s + error_floor[k] * error_floor[k])
-                error[k] = abs(flux[k]) * s * INV_1086
-        for k in range(n_bands):
-            if error[k] > 0.0:
-                error[k] = error[k] * error_factor[k]
-        for k in range(n_bands):
-            usable = not (error[k] < 0.0 and flux[k] < 0.0)
-            if error[k] == 0.0:
-                usable = False
-                flux[k], error[k] = -99.9, -99.9
-            used[k] = usable and error[k] >= 0.0
-        # adapt_mag: the systematic offsets scale flux and error alike (the installed build)
-        for k in range(n_bands):
-            if flux[k] > 0.0 or error[k] > 0.0:
-                factor = math.exp(LN10 * (0.4 * offsets[k]))
-                flux[k] = flux[k] * factor
-                error[k] = error[k] * factor
-        for t in range(3):
-            best_model[o, t] = -99
-        _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
-                    mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
-        # rm_discrepant: drop the band whose removal lowers the best chi2 most, at most twice
-        improved = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
-        removed = 0
-        while improved > threshold and removed < 2:
-            dropped = -1
-            for k in range(n_bands):
-                if used[k]:
-                    used[k] = False
-                    _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
-                                qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
-                    trial = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2])
-                    if improved > trial:
-                        improved = trial
-                        dropped = k
-                    used[k] = True
-            if dropped >= 0:
-                used[dropped] = False
-                _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
-                            qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min[o], best_model[o])
-                removed += 1
-            else:
-                break  # the chi2 of the last trial stay, as in LePHARE
-        # generatePDF: BAY_ZG (galaxies, relative to their minimum) and the MIN_ZG / MIN_ZQ curves
-        for j in range(n_grid):
-            pdfs[o, j] = 0.0
-            minimum_chi2[0, j] = HIGH_CHI2
-            minimum_chi2[1, j] = HIGH_CHI2
-        for i in range(n_models):
-            t = kind[i]
-            value = chi2[i]
-            if value < HIGH_CHI2 and t < 2:
-                j = pdf_bin[i]
-                if t == 0 and value - chi_min[o, 0] < NEGLIGIBLE_CHI2:  # beyond it exp() is exactly 0
-                    pdfs[o, j] += math.exp(-0.5 * (value - chi_min[o, 0]))
-                if minimum_chi2[t, j] > value:
-                    minimum_chi2[t, j] = value
-        area = 0.0
-        for j in range(n_grid - 1):
-            area += (pdfs[o, j] + pdfs[o, j + 1]) / 2.0 * (pdf_grid[j + 1] - pdf_grid[j])
-        if area > 0.0:
-            inverse = 1.0 / area
+    for first in range(0, n_objects, OBJECT_BLOCK):
+        count = min(OBJECT_BLOCK, n_objects - first)
+        for b in range(count):
+            o = first + b
+            _prepare_source(mags[o], errors[o], error_floor, error_factor, offsets, flux[b], error[b], used[b])
+            _weights(flux[b], error[b], used[b], terms[b])
+            for t in range(3):
+                chi_min[o, t] = HIGH_CHI2
+                best_model[o, t] = -99
             for j in range(n_grid):
-                pdfs[o, j] = pdfs[o, j] * inverse
-        for t in range(2):
-            if best_model[o, t] < 0:
-                best[o, t] = NO_REDSHIFT
-            elif interpolate_z:
-                best[o, t] = _parabola_minimum(pdf_grid, minimum_chi2[t], n_grid)
-            else:
-                best[o, t] = redshift[best_model[o, t]]
-        best[o, 2] = 0.0
-        best[o, 3] = 0.0
+                pdfs[o, j] = 0.0
+                minimum_chi2[b, 0, j] = HIGH_CHI2
+                minimum_chi2[b, 1, j] = HIGH_CHI2
+        for start in range(0, n_models, MODEL_BLOCK):
+            stop = min(start + MODEL_BLOCK, n_models)
+            for b in range(count):
+                o = first + b
+                for i in range(start, stop):
+                    value = _model_chi2(i, terms[b], fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                                        qso_limits, mag_abs, scale_low, scale_high)
+                    t = kind[i]
+                    if value < HIGH_CHI2 and value < chi_min[o, t]:
+                        chi_min[o, t] = value
+                        best_model[o, t] = i
+        for b in range(count):
+            o = first + b
+            alone[b] = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2]) > threshold
+            if alone[b]:
+                _drop_discrepant_bands(flux[b], error[b], used[b], threshold, fluxes, kind, redshift, reference_mag,
+                                       funz0, galaxy_limits, qso_limits, mag_abs, scale_low, scale_high, chi2,
+                                       chi_min[o], best_model[o])
+                for i in range(n_models):
+                    _add_to_pdf(i, chi2[i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
+        for start in range(0, n_models, MODEL_BLOCK):
+            stop = min(start + MODEL_BLOCK, n_models)
+            for b in range(count):
+                if alone[b]:
+                    continue
+                o = first + b
+                for i in range(start, stop):
+                    value = _model_chi2(i, terms[b], fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                                        qso_limits, mag_abs, scale_low, scale_high)
+                    _add_to_pdf(i, value, kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
+        for b in range(count):
+            o = first + b
+            _finish_object(pdfs[o], minimum_chi2[b], best_model[o], redshift, pdf_grid, interpolate_z, best[o])
