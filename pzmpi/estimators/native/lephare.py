@@ -40,7 +40,7 @@ LN10 = 2.302585092994046  # LePHARE's POW10D_FAST: 10**x as exp(LN10 * x)
 INV_1086 = 1.0 / 1.086  # the installed build multiplies by the reciprocal of 1.086
 INVALID_FLUX = -9999.0
 NO_REDSHIFT = -99.9
-OBJECT_BLOCK = 32  # objects fitted together against one block of models
+OBJECT_BLOCK = 16  # objects fitted together against one block of models (their chi2 kept: 16 x 8 bytes a model)
 MODEL_BLOCK = 2048  # models per block: their fluxes (6 bands) take 96 KiB, kept in cache for the block's objects
 NEGLIGIBLE_CHI2 = 1500.0  # exp(-x/2) underflows to exactly 0.0 for x above 1490.3: such a model adds nothing
 GALAXY, QSO, STAR = 0, 1, 2
@@ -508,11 +508,11 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
                pdf_bin, pdf_grid, pdfs, best, chi_min, best_model):  # pragma: no cover - compiled
     """LePHARE's fit of every object, in blocks of objects against blocks of models kept in cache.
 
-    A first pass finds each object's minima. An object whose best chi2 exceeds the
-    discrepant-band threshold then runs LePHARE's whole sequence alone; for the
-    others, a second pass recomputes each chi2 (the same numbers) and builds the PDF
-    and minimum curves, the minima being known. Per object, models are met in
-    library order in both passes, so every sum and tie is LePHARE's.
+    The first pass computes every chi2 of the block's objects, keeps them, and finds
+    each object's minima. An object whose best chi2 exceeds the discrepant-band
+    threshold then runs LePHARE's whole sequence alone; the others' PDFs and minimum
+    curves are built from the kept chi2, the minima being known. Per object, models
+    are met in library order in both passes, so every sum and tie is LePHARE's.
     """
     n_objects, n_bands = mags.shape
     n_models = fluxes.shape[0]
@@ -526,7 +526,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
     chi2 = np.empty(n_models)
     scratch_a = np.empty(MODEL_BLOCK)
     scratch_b = np.empty(MODEL_BLOCK)
-    values = np.empty(MODEL_BLOCK)
+    block_chi2 = np.empty((OBJECT_BLOCK, n_models))  # each object's chi2, kept from the first pass for the PDFs
     for first in range(0, n_objects, OBJECT_BLOCK):
         count = min(OBJECT_BLOCK, n_objects - first)
         for b in range(count):
@@ -544,6 +544,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
             stop = min(start + MODEL_BLOCK, n_models)
             for b in range(count):
                 o = first + b
+                values = block_chi2[b, start:stop]
                 _block_chi2(terms[b], fluxes_by_band, start, stop, kind, redshift, reference_mag, funz0,
                             galaxy_limits, qso_limits, mag_abs, scale_low, scale_high, scratch_a, scratch_b, values)
                 for i in range(start, stop):
@@ -561,16 +562,11 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
                                        chi_min[o], best_model[o])
                 for i in range(n_models):
                     _add_to_pdf(i, chi2[i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
-        for start in range(0, n_models, MODEL_BLOCK):
-            stop = min(start + MODEL_BLOCK, n_models)
-            for b in range(count):
-                if alone[b]:
-                    continue
+        for b in range(count):
+            if not alone[b]:
                 o = first + b
-                _block_chi2(terms[b], fluxes_by_band, start, stop, kind, redshift, reference_mag, funz0,
-                            galaxy_limits, qso_limits, mag_abs, scale_low, scale_high, scratch_a, scratch_b, values)
-                for i in range(start, stop):
-                    _add_to_pdf(i, values[i - start], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
+                for i in range(n_models):
+                    _add_to_pdf(i, block_chi2[b, i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
         for b in range(count):
             o = first + b
             _finish_object(pdfs[o], minimum_chi2[b], best_model[o], redshift, pdf_grid, interpolate_z, best[o])
