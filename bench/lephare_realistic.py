@@ -13,7 +13,7 @@ kept in ``--work``). Then, one after the other, pinned to CPU 0:
 * pzmpi: ``mpiexec -n 1 pzmpi run`` of the same objects, ``estimator.implementation =
   "native"``; its ``estimate`` stage (the fit) and its busy time;
 * the floor of a fit written as matrix products: (objects x bands) @ (bands x models) twice,
-  numpy with one BLAS thread, on the library's size.
+  in blocks of 256 objects and 2,048 models, numpy with one BLAS thread, on the library's size.
 
 Prints objects/s of each, the ratios, and the library's size.
 """
@@ -81,16 +81,18 @@ def prepare(work: Path, objects: int) -> None:
         print(f"library built in {seconds:.0f} s (one core)", flush=True)
 
 
-def matrix_floor(models: int, objects: int, bands: int = 6, block: int = 256) -> float:
-    """Seconds of the two products a chunk's fit needs, (objects x bands) @ (bands x models), in blocks of objects."""
+def matrix_floor(models: int, objects: int, bands: int = 6, object_block: int = 256, model_block: int = 2048) -> float:
+    """Seconds of the two products a chunk's fit needs, (objects x bands) @ (bands x models), in blocks of objects
+    and models that stay in cache (numpy, one BLAS thread)."""
     rng = np.random.default_rng(0)
     library = rng.random((bands, models))
     squared = library * library
-    weights = rng.random((block, bands))
+    weights = rng.random((object_block, bands))
     start = time.perf_counter()
-    for _ in range(0, objects, block):
-        weights @ library
-        weights @ squared
+    for _ in range(0, objects, object_block):
+        for first in range(0, models, model_block):
+            weights @ library[:, first:first + model_block]
+            weights @ squared[:, first:first + model_block]
     return time.perf_counter() - start
 
 
