@@ -241,7 +241,7 @@ class NativeLephare(NativeEstimator):
         _fit_chunk(np.ascontiguousarray(mags, dtype=np.float64), np.ascontiguousarray(errors, dtype=np.float64),
                    fit.error_floor, fit.error_factor, fit.offsets, galaxy_limits, qso_limits,
                    fit.reference_band >= 0, fit.discrepant_threshold, fit.interpolate_z,
-                   lib.fluxes, self.fluxes_by_band, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0,
+                   self.fluxes_by_band, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0,
                    self.scale_low, self.scale_high, lib.pdf_bin, lib.pdf_grid, pdfs, best, chi_min, best_model)
         numbers = np.where(best_model >= 0, lib.number[np.maximum(best_model, 0)], -99)
         values = {"Z_BEST": best[:, 0], "ZQ_BEST": best[:, 1], "CHI_BEST": chi_min[:, GALAXY],
@@ -280,48 +280,16 @@ def _weights(flux, error, used, out):  # pragma: no cover - compiled
         out[3, k] = flux[k] * out[1, k]
 
 
-@numba.njit(cache=True, inline="always")
-def _model_chi2(i, terms, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits, mag_abs,
-                scale_low, scale_high):  # pragma: no cover - compiled
-    """Model ``i``'s chi2 for one object (``terms``: ``_weights``), with the analytic scale and LePHARE's MAG_ABS
-    rejection.
-
-    The rejection compares the scale with the model's limits (``Library.scale_limits``); within 1e-9 of one,
-    it takes LePHARE's own logarithm, so that rounding in the limits cannot change a decision."""
-    n_bands = terms.shape[1]
-    a = 0.0
-    b = 0.0
-    for k in range(n_bands):
-        a += fluxes[i, k] * terms[3, k]
-        b += (fluxes[i, k] * fluxes[i, k]) * terms[1, k]
-    scale = a / b if b > 0.0 else -999.0
-    value = 0.0
-    for k in range(n_bands):
-        residual = terms[2, k] - (scale * fluxes[i, k]) * terms[0, k]
-        value += residual * residual
-    t = kind[i]
-    galaxy_on = galaxy_limits[0] < 0.0 and galaxy_limits[1] < 0.0
-    qso_on = qso_limits[0] < 0.0 and qso_limits[1] < 0.0
-    if mag_abs and ((t == 0 and galaxy_on) or (t == 1 and qso_on)):
-        if scale > scale_high[i] * (1.0 + 1e-9) or (0.0 <= scale < scale_low[i] * (1.0 - 1e-9)):
-            value = HIGH_CHI2
-        elif not (scale_low[i] * (1.0 + 1e-9) < scale < scale_high[i] * (1.0 - 1e-9)) and scale >= 0.0:
-            absolute = reference_mag[i] - 2.5 * _log10(scale)
-            if redshift[i] < 1e-10:
-                absolute -= funz0
-            limits = galaxy_limits if t == 0 else qso_limits
-            if absolute <= limits[0] or absolute >= limits[1]:
-                value = HIGH_CHI2
-    return value
-
-
 @numba.njit(cache=True)
 def _block_chi2(terms, fluxes_by_band, start, stop, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
                 mag_abs, scale_low, scale_high, a, b, values):  # pragma: no cover - compiled
-    """``_model_chi2`` of models ``[start, stop)`` into ``values[:stop - start]``, band by band over the models.
+    """The chi2 of models ``[start, stop)`` for one object (``terms``: ``_weights``) into ``values[:stop -
+    start]``: LePHARE's analytic scale, its chi2, and its MAG_ABS rejection.
 
-    Each model's sums still add bands 0, 1, ... in order from 0.0 (the same numbers as ``_model_chi2``), but the
-    models are independent lanes, which the compiler vectorises; ``a`` and ``b`` are scratch of the same size.
+    Each model's sums add bands 0, 1, ... in order from 0.0, as LePHARE does, but band by band over the models,
+    which are independent lanes that the compiler vectorises; ``a`` and ``b`` are scratch of the block's size.
+    The rejection compares the scale with the model's limits (``Library.scale_limits``); within 1e-9 of one,
+    it takes LePHARE's own logarithm, so that rounding in the limits cannot change a decision.
     """
     n = stop - start
     n_bands = terms.shape[1]
@@ -364,17 +332,22 @@ def _block_chi2(terms, fluxes_by_band, start, stop, kind, redshift, reference_ma
 
 
 @numba.njit(cache=True)
-def _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+def _fit_models(flux, error, used, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
                 mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover - compiled
     """``onesource::fit`` for one object: every model's chi2, and each type's first minimum."""
     terms = np.empty((4, flux.size))
     _weights(flux, error, used, terms)
+    n_models = fluxes_by_band.shape[1]
+    scratch_a = np.empty(MODEL_BLOCK)
+    scratch_b = np.empty(MODEL_BLOCK)
+    for start in range(0, n_models, MODEL_BLOCK):
+        stop = min(start + MODEL_BLOCK, n_models)
+        _block_chi2(terms, fluxes_by_band, start, stop, kind, redshift, reference_mag, funz0, galaxy_limits,
+                    qso_limits, mag_abs, scale_low, scale_high, scratch_a, scratch_b, chi2[start:stop])
     for t in range(3):
         chi_min[t] = HIGH_CHI2
-    for i in range(fluxes.shape[0]):
-        value = _model_chi2(i, terms, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
-                            mag_abs, scale_low, scale_high)
-        chi2[i] = value
+    for i in range(n_models):
+        value = chi2[i]
         t = kind[i]
         if value < HIGH_CHI2 and value < chi_min[t]:
             chi_min[t] = value
@@ -452,12 +425,12 @@ def _add_to_pdf(i, value, kind, pdf_bin, galaxy_minimum, pdf, minimum_chi2):  # 
 
 
 @numba.njit(cache=True)
-def _drop_discrepant_bands(flux, error, used, threshold, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+def _drop_discrepant_bands(flux, error, used, threshold, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits,
                            qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover
     """``rm_discrepant``: from a first fit, drop the band whose removal lowers the best chi2 most, at most twice;
     ``chi2`` ends as LePHARE leaves it (the last trial's when no removal helps)."""
     n_bands = flux.size
-    _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
+    _fit_models(flux, error, used, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits, qso_limits,
                 mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
     improved = min(chi_min[0], chi_min[1], chi_min[2])
     removed = 0
@@ -466,7 +439,7 @@ def _drop_discrepant_bands(flux, error, used, threshold, fluxes, kind, redshift,
         for k in range(n_bands):
             if used[k]:
                 used[k] = False
-                _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+                _fit_models(flux, error, used, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits,
                             qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
                 trial = min(chi_min[0], chi_min[1], chi_min[2])
                 if improved > trial:
@@ -475,7 +448,7 @@ def _drop_discrepant_bands(flux, error, used, threshold, fluxes, kind, redshift,
                 used[k] = True
         if dropped >= 0:
             used[dropped] = False
-            _fit_models(flux, error, used, fluxes, kind, redshift, reference_mag, funz0, galaxy_limits,
+            _fit_models(flux, error, used, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits,
                         qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model)
             removed += 1
         else:
@@ -504,7 +477,7 @@ def _finish_object(pdf, minimum_chi2, best_model, redshift, pdf_grid, interpolat
 
 @numba.njit(cache=True)
 def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, qso_limits, mag_abs, threshold,
-               interpolate_z, fluxes, fluxes_by_band, kind, redshift, reference_mag, funz0, scale_low, scale_high,
+               interpolate_z, fluxes_by_band, kind, redshift, reference_mag, funz0, scale_low, scale_high,
                pdf_bin, pdf_grid, pdfs, best, chi_min, best_model):  # pragma: no cover - compiled
     """LePHARE's fit of every object, in blocks of objects against blocks of models kept in cache.
 
@@ -515,7 +488,7 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
     are met in library order in both passes, so every sum and tie is LePHARE's.
     """
     n_objects, n_bands = mags.shape
-    n_models = fluxes.shape[0]
+    n_models = fluxes_by_band.shape[1]
     n_grid = pdf_grid.size
     flux = np.empty((OBJECT_BLOCK, n_bands))
     error = np.empty((OBJECT_BLOCK, n_bands))
@@ -557,9 +530,9 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
             o = first + b
             alone[b] = min(chi_min[o, 0], chi_min[o, 1], chi_min[o, 2]) > threshold
             if alone[b]:
-                _drop_discrepant_bands(flux[b], error[b], used[b], threshold, fluxes, kind, redshift, reference_mag,
-                                       funz0, galaxy_limits, qso_limits, mag_abs, scale_low, scale_high, chi2,
-                                       chi_min[o], best_model[o])
+                _drop_discrepant_bands(flux[b], error[b], used[b], threshold, fluxes_by_band, kind, redshift,
+                                       reference_mag, funz0, galaxy_limits, qso_limits, mag_abs, scale_low,
+                                       scale_high, chi2, chi_min[o], best_model[o])
                 for i in range(n_models):
                     _add_to_pdf(i, chi2[i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
         for b in range(count):
