@@ -23,15 +23,14 @@ def config_for(tmp_path, name, implementation=None, model="model.pkl"):
                                     output={"folder": "run"}))
 
 
-@pytest.mark.parametrize("name", ["flexzboost", "bpz", "tpz", "gpz"])
+@pytest.mark.parametrize("name", ["flexzboost", "bpz", "tpz", "gpz", "lephare"])
 def test_native_is_the_default_where_it_exists(tmp_path, name):
     assert implementation_used(config_for(tmp_path, name)) == "native"
     assert implementation_used(config_for(tmp_path, name, "rail")) == "rail"
 
 
-@pytest.mark.parametrize("name", ["lephare", KNN])
-def test_estimators_without_a_native_path_run_rail(tmp_path, name):
-    assert implementation_used(config_for(tmp_path, name, "native")) == "rail"
+def test_estimators_without_a_native_path_run_rail(tmp_path):
+    assert implementation_used(config_for(tmp_path, KNN, "native")) == "rail"
 
 
 def test_resume_key_depends_on_the_implementation_actually_used(tmp_path):
