@@ -412,16 +412,19 @@ def _prepare_source(mags, errors, error_floor, error_factor, offsets, flux, erro
             error[k] = error[k] * factor
 
 
-@numba.njit(cache=True, inline="always")
-def _add_to_pdf(i, value, kind, pdf_bin, galaxy_minimum, pdf, minimum_chi2):  # pragma: no cover - compiled
-    """``generatePDF``'s step for model ``i``: its weight in BAY_ZG (galaxies), its chi2 in MIN_ZG / MIN_ZQ."""
-    t = kind[i]
-    if value < HIGH_CHI2 and t < 2:
-        j = pdf_bin[i]
-        if t == 0 and value - galaxy_minimum < NEGLIGIBLE_CHI2:  # beyond it exp() is exactly 0
-            pdf[j] += math.exp(-0.5 * (value - galaxy_minimum))
-        if minimum_chi2[t, j] > value:
-            minimum_chi2[t, j] = value
+@numba.njit(cache=True)
+def _add_to_pdf(chi2, kind, pdf_bin, galaxy_minimum, pdf, minimum_chi2):  # pragma: no cover - compiled
+    """``generatePDF`` from one object's chi2, in library order: each galaxy's weight in BAY_ZG, and the smallest
+    galaxy and QSO chi2 per bin (MIN_ZG, MIN_ZQ). A rejected model (1e9) is never below a bin's minimum."""
+    for i in range(chi2.size):
+        t = kind[i]
+        if t < 2:
+            value = chi2[i]
+            j = pdf_bin[i]
+            if value < minimum_chi2[t, j]:
+                minimum_chi2[t, j] = value
+            if t == 0 and value < HIGH_CHI2 and value - galaxy_minimum < NEGLIGIBLE_CHI2:  # beyond: exp() is 0
+                pdf[j] += math.exp(-0.5 * (value - galaxy_minimum))
 
 
 @numba.njit(cache=True)
@@ -533,13 +536,11 @@ def _fit_chunk(mags, errors, error_floor, error_factor, offsets, galaxy_limits, 
                 _drop_discrepant_bands(flux[b], error[b], used[b], threshold, fluxes_by_band, kind, redshift,
                                        reference_mag, funz0, galaxy_limits, qso_limits, mag_abs, scale_low,
                                        scale_high, chi2, chi_min[o], best_model[o])
-                for i in range(n_models):
-                    _add_to_pdf(i, chi2[i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
+                _add_to_pdf(chi2, kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
         for b in range(count):
             if not alone[b]:
                 o = first + b
-                for i in range(n_models):
-                    _add_to_pdf(i, block_chi2[b, i], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
+                _add_to_pdf(block_chi2[b], kind, pdf_bin, chi_min[o, 0], pdfs[o], minimum_chi2[b])
         for b in range(count):
             o = first + b
             _finish_object(pdfs[o], minimum_chi2[b], best_model[o], redshift, pdf_grid, interpolate_z, best[o])
