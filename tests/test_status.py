@@ -38,3 +38,11 @@ def test_finished_stopped_and_killed_runs_say_so():
     killed = done[:2] + [beat(2, 300, 100.0, 500), beat(3, 300, 100.0, 600)]
     assert assess(PLAN, killed, now=1000.0)["state"].startswith("not running")
     assert assess(PLAN, [], now=1000.0)["state"].startswith("planned")
+
+
+def test_a_rank_in_a_long_chunk_is_silent_only_past_several_of_its_longest_chunks():
+    """A rank cannot beat mid-chunk: 45 s without a beat is silence for 10 s chunks, not for 20 s ones."""
+    short, long = beat(1, 500, 90.0, 45), {**beat(3, 400, 80.0, 45), "longest_gap": 20.0}
+    flags = {rank["rank"]: rank["flags"] for rank in assess(PLAN, [short, long], now=1000.0)["ranks"]}
+    assert flags == {1: ["silent"], 3: []}
+    assert assess(PLAN, [{**long, "time": 1000.0 - 61.0}], now=1000.0)["flagged"] == [3]

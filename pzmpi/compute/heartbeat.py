@@ -46,9 +46,14 @@ class Heartbeat:
     failures: int = 0
     piece: str = ""
     started: float = field(default_factory=time.time)
+    longest_gap: float = 0.0  # the longest time between two calls of ``beat``: a chunk's work, at least
     _written: float = 0.0
+    _called: float = field(default_factory=time.monotonic)
 
     def beat(self, rows: int = 0, piece: str | None = None, failed: bool = False) -> None:
+        now = time.monotonic()
+        self.longest_gap = max(self.longest_gap, now - self._called)
+        self._called = now
         self.rows_done += rows
         self.failures += failed
         if piece is not None:
@@ -68,7 +73,8 @@ class Heartbeat:
             "rank": self.rank, "host": socket.gethostname(), "pid": os.getpid(), "state": state,
             "rows_done": self.rows_done, "rows_assigned": self.rows_assigned, "piece": self.piece,
             "rows_per_second": self.rows_done / elapsed, "failures": self.failures,
-            "rss_bytes": current_rss_bytes(), "interval": self.interval, "started": self.started, "time": now,
+            "rss_bytes": current_rss_bytes(), "interval": self.interval, "longest_gap": self.longest_gap,
+            "started": self.started, "time": now,
         }
         path = heartbeat_path(self.run_dir, self.rank)
         path.parent.mkdir(exist_ok=True)

@@ -33,6 +33,12 @@ def read_status(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return json.loads(plan_path.read_text()), beats
 
 
+def silence_threshold(beat: dict[str, Any]) -> float:
+    """Seconds without a heartbeat after which a working rank is silent: several intervals, or several of its
+    longest chunks so far (a rank cannot beat in the middle of a chunk)."""
+    return SILENT_INTERVALS * max(beat["interval"], beat.get("longest_gap", 0.0))
+
+
 def assess(plan: dict[str, Any], beats: list[dict[str, Any]], now: float,
            silent_after: float | None = None) -> dict[str, Any]:
     """Progress, ETA, flagged ranks and memory per node, from the plan and the heartbeats at time ``now``."""
@@ -42,7 +48,7 @@ def assess(plan: dict[str, Any], beats: list[dict[str, Any]], now: float,
     median_rate = statistics.median(b["rows_per_second"] for b in beats) if beats else 0.0
     ranks = []
     for beat in beats:
-        threshold = silent_after if silent_after is not None else SILENT_INTERVALS * beat["interval"]
+        threshold = silent_after if silent_after is not None else silence_threshold(beat)
         age = now - beat["time"]
         flags = []
         if beat["rank"] in working and age > threshold:
@@ -59,7 +65,7 @@ def assess(plan: dict[str, Any], beats: list[dict[str, Any]], now: float,
         state = "finished"
     elif any(b["state"] == "stopped" for b in beats):
         state = "stopped (SIGTERM): run the same command again to finish"
-    elif all(now - b["time"] > SILENT_INTERVALS * b["interval"] for b in beats):
+    elif all(now - b["time"] > silence_threshold(b) for b in beats):
         state = "not running: no rank has reported for a while (the job ended without finishing, or was killed)"
     else:
         state = "running"
