@@ -111,14 +111,13 @@ def main() -> None:
     wall, profile = pzmpi_run(configuration(work, "run-native"), 1)
     estimate = profile["stages"]["estimate"]["max"]
     busy = profile["total_rows"] / profile["per_rank"][0]["objects_per_second"]
-    models = sum(1 for _ in (work / "lephare.pkl.lephare").rglob("*.bin"))  # the library files, for the record
     with h5py.File(work / "run-native" / "index.hdf5") as index, h5py.File(work / "rail_lephare.hdf5") as reference:
         z_best = index["ancil/Z_BEST"][()]
         same = np.array_equal(z_best, reference["ancil/Z_BEST"][()].ravel())
     size = library_size(work)
     floor = matrix_floor(size, args.objects)
     rows = args.objects
-    print(f"{rows:,} objects; library of {size:,} models ({models} .bin files); one core each")
+    print(f"{rows:,} objects; library of {size:,} models; one core each")
     print(f"RAIL estimate():          {rail['seconds']:8.1f} s  {rows / rail['seconds']:9.1f} obj/s")
     print(f"pzmpi native, busy:       {busy:8.1f} s  {rows / busy:9.1f} obj/s  ratio {rail['seconds'] / busy:.2f}x "
           f"(target 20x)")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pzmpi.core.errors import ConfigError
-from pzmpi.estimators.native.lephare import BAY_ZG, FitSettings, unsupported_settings
+from pzmpi.estimators.native.lephare import BAY_ZG, FitSettings, interpolation_matrix, unsupported_settings
 
 RAIL_DEFAULTS = {"ERR_SCALE": "0.02", "ERR_FACTOR": "1.5", "MAG_ABS": "-24,-5", "MAG_ABS_QSO": "-30,-10",
                  "MAG_REF": "3", "RM_DISCREPANT_BD": "500", "Z_INTERP": "YES", "GLB_CONTEXT": "0",
@@ -42,3 +42,11 @@ def test_another_posterior_and_bad_band_lists_are_named():
         FitSettings.from_lephare({**RAIL_DEFAULTS, "ERR_FACTOR": "1,2"}, None, 6)
     with pytest.raises(ConfigError, match="offsets .* 2 values for 6 bands"):
         FitSettings.from_lephare(RAIL_DEFAULTS, np.zeros(2), 6)
+
+
+def test_pdfs_move_to_another_grid_as_np_interp_moves_them():
+    lephare_grid, run_grid = np.arange(0.0, 3.01, 0.1), np.linspace(0.0, 3.2, 17)
+    pdfs = np.random.default_rng(0).random((5, lephare_grid.size))
+    expected = np.stack([np.interp(run_grid, lephare_grid, row, left=0.0, right=0.0) for row in pdfs])
+    np.testing.assert_allclose(pdfs @ interpolation_matrix(lephare_grid, run_grid), expected, rtol=1e-15, atol=0)
+    assert interpolation_matrix(lephare_grid, lephare_grid.copy()) is None

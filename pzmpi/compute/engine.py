@@ -204,7 +204,7 @@ def _list_on_root(config: Config, paths: RunPaths) -> tuple[list[str], dict[str,
     else:
         listed = list_input_files(config.input.paths)
         release = release_of_inputs(listed)
-        if release is not None and release.latest_entry("skinny_tables") is not None:
+        if release is not None:
             recorded = recorded_layouts(release)  # a file of another table has another path: its footer is read
     for folder in (paths.root, paths.pieces, paths.logs):
         folder.mkdir(parents=True, exist_ok=True)

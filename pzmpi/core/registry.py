@@ -214,9 +214,14 @@ def load_entries(con: sqlite3.Connection, rid: int, section: str, files: bool = 
         "WHERE release_id = ? AND section = ? ORDER BY id", (rid, section))]
 
 
+def _latest_row(con: sqlite3.Connection, rid: int, section: str) -> tuple[int, str] | None:
+    """The id and body of the newest entry of ``section``."""
+    return con.execute("SELECT id, body FROM entries WHERE release_id = ? AND section = ? ORDER BY id DESC LIMIT 1",
+                       (rid, section)).fetchone()
+
+
 def latest_entry(con: sqlite3.Connection, rid: int, section: str) -> dict[str, Any] | None:
-    row = con.execute("SELECT id, body FROM entries WHERE release_id = ? AND section = ? ORDER BY id DESC LIMIT 1",
-                      (rid, section)).fetchone()
+    row = _latest_row(con, rid, section)
     return None if row is None else _with_files(con, *row)
 
 
@@ -224,8 +229,7 @@ def latest_entry_layouts(con: sqlite3.Connection, rid: int,
                          section: str) -> tuple[dict[str, Any], list[tuple[str, int, list[int]]]] | None:
     """The newest entry of ``section`` without its files, and the name, size and rows per row group of each of
     its files that records them: the planner's lookup, one indexed query and one JSON parse."""
-    row = con.execute("SELECT id, body FROM entries WHERE release_id = ? AND section = ? ORDER BY id DESC LIMIT 1",
-                      (rid, section)).fetchone()
+    row = _latest_row(con, rid, section)
     if row is None:
         return None
     listed = con.execute("SELECT name, size, row_groups FROM entry_files WHERE entry_id = ? AND size IS NOT NULL "

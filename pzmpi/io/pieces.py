@@ -151,9 +151,9 @@ def write_index(index_path: Path, pieces: list[tuple[Path, int]]) -> int:
     index's folder, so a run folder can be moved as a whole.  Returns the total
     number of rows.
 
-    The mappings go through h5py's low-level API: its ``VirtualLayout`` costs about
-    0.3 ms a source at 2,000 pieces and more per source as they grow (0.58 ms at
-    16,000), where this stays near 0.09 ms (bench/many_files.py).
+    The mappings go through h5py's low-level API: h5py's ``VirtualLayout`` costs more
+    per source as the sources grow: the index alone took 38 s at 32,000 pieces with it
+    (issue 15), the run's whole finish 4.9 s without (``bench/many_files.py``).
     """
     sources = [os.path.relpath(path, index_path.parent).encode() for path, _ in pieces]
     sizes = [rows for _, rows in pieces]

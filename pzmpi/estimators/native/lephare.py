@@ -127,7 +127,7 @@ class FitSettings:
 class Library:
     """LePHARE's models as arrays, in its library order (QSO, galaxies, stars as loaded)."""
 
-    fluxes: np.ndarray  # (models, bands), erg/s/cm2/Hz, LePHARE's own values
+    fluxes_by_band: np.ndarray  # (bands, models), erg/s/cm2/Hz, LePHARE's own values, a band contiguous
     kind: np.ndarray  # GALAXY, QSO or STAR
     redshift: np.ndarray
     reference_mag_z0: np.ndarray  # each model's MAG_REF magnitude at z = 0 (0 when the rejection is off)
@@ -154,7 +154,7 @@ class Library:
     @classmethod
     def from_photoz(cls, lephare: Any, photz: Any, settings: dict[str, Any], reference_band: int) -> Library:
         models = photz.fullLib  # each access rebuilds the list: fetch it once
-        fluxes = np.array(photz.flux, dtype=np.float64)
+        fluxes_by_band = np.ascontiguousarray(np.array(photz.flux, dtype=np.float64).T)
         kind = np.array([GALAXY if m.is_gal() else QSO if m.is_qso() else STAR for m in models], dtype=np.int64)
         redshift = np.array([m.red for m in models], dtype=np.float64)
         number = np.array([m.nummod for m in models], dtype=np.int64)
@@ -169,7 +169,15 @@ class Library:
         pdf_bin = np.clip(np.floor(redshift * (1.0 / step) + 0.5), 0, grid.size - 1).astype(np.int64)
         h0, om0, ol0 = _number_list(settings.get("COSMOLOGY", "70,0.3,0.7"))
         funz0 = float(lephare.cosmo(h0, om0, ol0).distMod(gridz[1] / 20.0))
-        return cls(fluxes, kind, redshift, reference, number, pdf_bin, grid, funz0)
+        return cls(fluxes_by_band, kind, redshift, reference, number, pdf_bin, grid, funz0)
+
+
+def interpolation_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+    """(source points, target points): linear interpolation from ``source`` onto ``target``, zero outside it (as
+    ``np.interp`` with ``left = right = 0``), as one matrix product for a whole chunk; None when the grids are one."""
+    if source.shape == target.shape and np.array_equal(source, target):
+        return None
+    return np.stack([np.interp(target, source, column, left=0.0, right=0.0) for column in np.eye(source.size)])
 
 
 @contextlib.contextmanager
@@ -208,15 +216,16 @@ class NativeLephare(NativeEstimator):
             photz = lephare.PhotoZ(lephare.all_types_to_keymap(settings))
         self.library = Library.from_photoz(lephare, photz, settings, self.fit.reference_band)
         self.scale_low, self.scale_high = self.library.scale_limits(self.fit)
-        self.fluxes_by_band = np.ascontiguousarray(self.library.fluxes.T)  # a band's fluxes contiguous over models
+        self.to_run_grid = interpolation_matrix(self.library.pdf_grid, self.grid)
         self.library_loads = 1  # once per rank: the engine counts it
         kinds = np.bincount(self.library.kind, minlength=3)
         log.info("LePHARE library: %s models (%s galaxy, %s QSO, %s star), PDF grid of %d points",
                  f"{kinds.sum():,}", f"{kinds[GALAXY]:,}", f"{kinds[QSO]:,}", f"{kinds[STAR]:,}",
                  self.library.pdf_grid.size)
-        if self.library.fluxes.shape[1] != len(self.bands):
-            raise ConfigError(f"'estimator.model': its LePHARE library has {self.library.fluxes.shape[1]} filters "
-                              f"for {len(self.bands)} bands")
+        filters = self.library.fluxes_by_band.shape[0]
+        if filters != len(self.bands):
+            raise ConfigError(f"'estimator.model': its LePHARE library has {filters} filters for {len(self.bands)} "
+                              "bands")
 
     def compile(self) -> None:
         """Compile (or load from numba's cache) the kernel on one object."""
@@ -241,7 +250,7 @@ class NativeLephare(NativeEstimator):
         _fit_chunk(np.ascontiguousarray(mags, dtype=np.float64), np.ascontiguousarray(errors, dtype=np.float64),
                    fit.error_floor, fit.error_factor, fit.offsets, galaxy_limits, qso_limits,
                    fit.reference_band >= 0, fit.discrepant_threshold, fit.interpolate_z,
-                   self.fluxes_by_band, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0,
+                   lib.fluxes_by_band, lib.kind, lib.redshift, lib.reference_mag_z0, lib.funz0,
                    self.scale_low, self.scale_high, lib.pdf_bin, lib.pdf_grid, pdfs, best, chi_min, best_model)
         numbers = np.where(best_model >= 0, lib.number[np.maximum(best_model, 0)], -99)
         values = {"Z_BEST": best[:, 0], "ZQ_BEST": best[:, 1], "CHI_BEST": chi_min[:, GALAXY],
@@ -257,9 +266,7 @@ class NativeLephare(NativeEstimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             area = np.cumsum(np.diff(x) * 0.5 * (pdfs[:, 1:] + pdfs[:, :-1]), axis=1)[:, -1]
             normalised = pdfs / area[:, None]
-        if x.shape == self.grid.shape and np.array_equal(x, self.grid):
-            return normalised
-        return np.stack([np.interp(self.grid, x, row, left=0.0, right=0.0) for row in normalised])
+        return normalised if self.to_run_grid is None else normalised @ self.to_run_grid
 
 
 @numba.njit(cache=True)
@@ -428,7 +435,8 @@ def _add_to_pdf(chi2, kind, pdf_bin, galaxy_minimum, pdf, minimum_chi2):  # prag
 
 
 @numba.njit(cache=True)
-def _drop_discrepant_bands(flux, error, used, threshold, fluxes_by_band, kind, redshift, reference_mag, funz0, galaxy_limits,
+def _drop_discrepant_bands(flux, error, used, threshold, fluxes_by_band, kind, redshift, reference_mag, funz0,
+                           galaxy_limits,
                            qso_limits, mag_abs, scale_low, scale_high, chi2, chi_min, best_model):  # pragma: no cover
     """``rm_discrepant``: from a first fit, drop the band whose removal lowers the best chi2 most, at most twice;
     ``chi2`` ends as LePHARE leaves it (the last trial's when no removal helps)."""
