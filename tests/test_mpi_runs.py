@@ -272,8 +272,11 @@ def test_status_flags_a_slow_rank_while_the_run_goes_and_heartbeats_stop_after_i
                            env=mpi_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: dict = {}
     deadline = time.monotonic() + 120
-    while job.poll() is None and time.monotonic() < deadline and not (3 in seen.get("flagged", ())
-                                                                       and seen.get("state") == "running"):
+    def slow_rank_flagged(status: dict) -> bool:
+        flags = {rank["rank"]: rank["flags"] for rank in status.get("ranks", [])}
+        return status.get("state") == "running" and "slow" in flags.get(3, [])
+
+    while job.poll() is None and time.monotonic() < deadline and not slow_rank_flagged(seen):
         time.sleep(0.3)
         result = run_pzmpi(["status", str(tmp_path / "run"), "--json"])
         if result.returncode == 0:  # 2 until the plan is written

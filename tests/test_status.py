@@ -46,3 +46,8 @@ def test_a_rank_in_a_long_chunk_is_silent_only_past_several_of_its_longest_chunk
     flags = {rank["rank"]: rank["flags"] for rank in assess(PLAN, [short, long], now=1000.0)["ranks"]}
     assert flags == {1: ["silent"], 3: []}
     assert assess(PLAN, [{**long, "time": 1000.0 - 61.0}], now=1000.0)["flagged"] == [3]
+
+
+def test_a_rank_is_judged_slow_only_once_it_has_done_a_chunk():
+    starting = [beat(0, 300, 100.0, 1), beat(1, 0, 0.0, 1), beat(2, 280, 90.0, 1), beat(3, 20, 5.0, 1)]
+    assert assess(PLAN, starting, now=1000.0)["flagged"] == [3]

@@ -45,7 +45,8 @@ def assess(plan: dict[str, Any], beats: list[dict[str, Any]], now: float,
     total = int(plan["total_rows"])
     done = sum(beat["rows_done"] for beat in beats)
     working = {b["rank"] for b in beats if b["state"] == "running" and b["rows_done"] < b["rows_assigned"]}
-    median_rate = statistics.median(b["rows_per_second"] for b in beats) if beats else 0.0
+    measured = [b["rows_per_second"] for b in beats if b["rows_done"] > 0]  # a rate needs a chunk done
+    median_rate = statistics.median(measured) if measured else 0.0
     ranks = []
     for beat in beats:
         threshold = silent_after if silent_after is not None else silence_threshold(beat)
@@ -53,7 +54,7 @@ def assess(plan: dict[str, Any], beats: list[dict[str, Any]], now: float,
         flags = []
         if beat["rank"] in working and age > threshold:
             flags.append("silent")
-        if beat["rank"] in working and beat["rows_per_second"] < SLOW_FRACTION * median_rate:
+        if beat["rank"] in working and beat["rows_done"] > 0 and beat["rows_per_second"] < SLOW_FRACTION * median_rate:
             flags.append("slow")
         remaining = beat["rows_assigned"] - beat["rows_done"]
         eta = remaining / beat["rows_per_second"] if beat["rows_per_second"] > 0 else None
