@@ -1,0 +1,301 @@
+"""LePHARE's fit over a library on a redshift grid: all chi2 of a chunk in vectorised passes, LePHARE's own
+arithmetic only where a number is decided.
+
+A library that LePHARE builds on one redshift grid is a table: each galaxy (QSO)
+template, with its extinction law, E(B-V) and line strength, is a row, and its models
+at the grid's redshifts are the columns, which are the PDF's bins. For a block of
+objects against a block of rows kept in cache:
+
+* every model's chi2 comes from the analytic scale, chi2 = S - A²/B, with S = Σ (f w)²,
+  A = Σ F f w² and B = Σ F² w², in one vectorised loop (with fused multiply-adds). Every
+  term is positive, so this differs from LePHARE's Σ (f w - (A/B) F w)² by rounding
+  alone, well under ``CHI2_TOLERANCE`` (S + 1); the MAG_ABS rejection compares A/B with
+  the model's scale limits, and a scale within 1e-9 of a limit is settled by LePHARE's
+  own sums and logarithm;
+* each bin keeps its smallest chi2 so far and the sum of exp(-(chi2 - that)/2) over its
+  models, rescaled when the smallest falls: the BAY_ZG PDF relative to each bin's best
+  model, without the models more than ``PDF_CUTOFF`` above it (each under e^-35 of it).
+
+Then, per object, LePHARE's exact chi2 (``lephare_exact.model_chi2``) for only the models
+whose analytic chi2 lies within twice the tolerance of a minimum that decides a number:
+each type's minimum (CHI_BEST, CHI_QSO, MOD_BEST), and the first bin that reaches it with
+its two neighbours (the parabola of Z_BEST and ZQ_BEST). These are thus LePHARE's own
+numbers, and the PDF is LePHARE's to about 1e-10 of its peak. Stars, outside the tables,
+are fitted exactly, and an object whose best chi2 exceeds RM_DISCREPANT_BD is fitted
+whole by ``lephare_exact``. Nothing in an object's numbers depends on another object,
+so chunks and ranks cannot change them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+from pzmpi.estimators.native.lephare_exact import (
+    GALAXY,
+    HIGH_CHI2,
+    LIMIT_MARGIN,
+    NO_REDSHIFT,
+    QSO,
+    STAR,
+    band_terms,
+    fit_object_exactly,
+    limit_side,
+    model_chi2,
+    normalise_pdf,
+    outside_mag_abs,
+    parabola_vertex,
+    prepare_source,
+)
+
+OBJECT_BLOCK = 32  # objects that share a block of rows while it is in cache
+BLOCK_MODELS = 4096  # models (whole rows) per block: fluxes and limits (8 x 8 bytes a model at 6 bands) stay in L2
+PDF_CUTOFF = 70.0  # models this far above their bin's best add under e^-35 of it each: left out of the PDF
+CHI2_TOLERANCE = 1e-13  # |analytic chi2 - LePHARE's| <= CHI2_TOLERANCE (S + 1); the rounding bound is 1.2e-14 S
+
+
+class GridTables(NamedTuple):
+    """The galaxy and QSO models as tables on the PDF grid (rows GALAXY and QSO of the per-kind arrays)."""
+
+    first_model: np.ndarray  # the table's first model in the library
+    rows: np.ndarray
+    row_offset: np.ndarray  # the table's first row in ``by_bin``
+    by_bin: np.ndarray  # (bins, rows of both tables, bands): the fluxes again, a bin's models contiguous
+
+
+def grid_tables(kind: np.ndarray, pdf_bin: np.ndarray, fluxes: np.ndarray, n_grid: int) -> GridTables | None:
+    """The galaxy and QSO models as tables when each kind's models are contiguous rows, every row one template at
+    each grid redshift in turn (as LePHARE builds a library on its grid); None when they are not (a library with an
+    age limit per redshift, or another grid)."""
+    first, rows = np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    for t in (GALAXY, QSO):
+        index = np.flatnonzero(kind == t)
+        if index.size == 0:
+            continue
+        count, leftover = divmod(index.size, n_grid)
+        if (index[-1] - index[0] + 1 != index.size or leftover
+                or not np.array_equal(pdf_bin[index], np.tile(np.arange(n_grid), count))):
+            return None
+        first[t], rows[t] = index[0], count
+    offset = np.array([0, rows[GALAXY]], dtype=np.int64)
+    by_bin = np.empty((n_grid, int(rows.sum()), fluxes.shape[0]))
+    for t in (GALAXY, QSO):
+        table = fluxes[:, first[t]:first[t] + rows[t] * n_grid].reshape(fluxes.shape[0], rows[t], n_grid)
+        by_bin[:, offset[t]:offset[t] + rows[t], :] = table.transpose(2, 1, 0)
+    return GridTables(first, rows, offset, by_bin)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _half_exp(d):  # pragma: no cover - compiled
+    """exp(-d/2) for 0 <= d < PDF_CUTOFF, to 1e-10 relative: (exp(-d/256))^128, the inner exp by its Taylor
+    series. Without a branch or a call (glibc's exp is both), the loops over a block vectorise."""
+    y = d * (-1.0 / 256.0)
+    p = 1.0 + y * (1.0 + y * (1.0 / 2.0 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (
+        1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0 + y * (1.0 / 362880.0)))))))))
+    for _ in range(7):
+        p = p * p
+    return p
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_minimum):  # pragma: no cover
+    """The analytic chi2 of ``rows`` table rows from model ``begin`` into ``values``, 1e9 where the scale is clearly
+    outside the MAG_ABS limits, each bin's smallest into ``block_minimum``; returns how many scales lie within
+    ``LIMIT_MARGIN`` of a limit (left to ``_settle_near_limits``). Indices are unsigned, so that numba adds no
+    negative-index handling and the loop over a row vectorises."""
+    flux_rows, low, high = models.flux_rows, models.scale_low, models.scale_high
+    n_grid = block_minimum.size
+    near_limit = 0
+    for r in range(rows):
+        row_start = np.uint64(begin + r * n_grid)
+        row_values = values[r * n_grid:(r + 1) * n_grid]
+        for j in range(n_grid):
+            m = row_start + np.uint64(j)
+            a = 0.0
+            b = 0.0
+            for k in range(len(flux_rows)):
+                flux = flux_rows[k][m]
+                a += flux * terms[3, k]
+                b += (flux * flux) * terms[1, k]
+            positive = b > 0.0
+            scale = a / b
+            chi2 = total - a * scale if positive else total
+            if limits_on:  # with b > 0 the scale is never negative (every term is); without, LePHARE accepts
+                rejected = positive & ((scale > high[m] * (1.0 + LIMIT_MARGIN)) | (scale < low[m] * (1.0 - LIMIT_MARGIN)))
+                inside = (not positive) | ((scale > low[m] * (1.0 + LIMIT_MARGIN)) & (scale < high[m] * (1.0 - LIMIT_MARGIN)))
+                chi2 = HIGH_CHI2 if rejected else chi2
+                near_limit += (not rejected) & (not inside)
+            row_values[j] = chi2
+            block_minimum[j] = chi2 if chi2 < block_minimum[j] else block_minimum[j]
+    return near_limit
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=False)
+def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, block_minimum):  # pragma: no cover
+    """LePHARE's own MAG_ABS decision for the models whose scale lies near a limit, and the block's bin minima
+    again. Rare: only a scale within 1e-9 of a limit comes here."""
+    n_grid = block_minimum.size
+    fluxes = models.fluxes
+    block_minimum[:] = bin_minimum
+    for i in range(rows * n_grid):
+        m = begin + i
+        if values[i] < HIGH_CHI2:
+            a = 0.0
+            b = 0.0
+            for k in range(fluxes.shape[0]):
+                a += fluxes[k, m] * terms[3, k]
+                b += (fluxes[k, m] * fluxes[k, m]) * terms[1, k]
+            if b > 0.0 and limit_side(a / b, models.scale_low[m], models.scale_high[m]) == 0 \
+                    and outside_mag_abs(a / b, m, models, rules):
+                values[i] = HIGH_CHI2
+        j = i % n_grid
+        block_minimum[j] = min(block_minimum[j], values[i])
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
+def _add_to_pdf(values, rows, bin_minimum, block_minimum, pdf):  # pragma: no cover - compiled
+    """A block's galaxy chi2 (``values``, row after row) into each bin's PDF sum, kept relative to the bin's
+    smallest chi2: rescaled to the block's new minima (``block_minimum``), then the block's models added."""
+    n_grid = bin_minimum.size
+    fallen = 0
+    for j in range(n_grid):
+        fallen += block_minimum[j] < bin_minimum[j]
+    if fallen:
+        for j in range(n_grid):
+            drop = bin_minimum[j] - block_minimum[j]
+            factor = _half_exp(drop) if drop < PDF_CUTOFF else 0.0
+            pdf[j] = pdf[j] * factor if drop > 0.0 else pdf[j]
+    for r in range(rows):
+        row = values[r * n_grid:(r + 1) * n_grid]
+        for j in range(n_grid):
+            excess = row[j] - block_minimum[j]
+            pdf[j] += _half_exp(excess) if (excess < PDF_CUTOFF) & (row[j] < HIGH_CHI2) else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=False)
+def _column_minimum(terms, total, models, rules, tables, t, j, bound):  # pragma: no cover - compiled
+    """LePHARE's smallest chi2 in bin ``j`` of kind ``t``'s table and its first model, from the models whose
+    analytic chi2 is at most ``bound`` (read bin-major, ``tables.by_bin``); (1e9, -99) for a bin without an
+    accepted model."""
+    n_grid = models.pdf_grid.size
+    column = tables.by_bin[j, tables.row_offset[t]:tables.row_offset[t] + tables.rows[t]]
+    value = HIGH_CHI2
+    model = -99
+    for r in range(column.shape[0]):
+        a = 0.0
+        b = 0.0
+        for k in range(column.shape[1]):
+            a += column[r, k] * terms[3, k]
+            b += (column[r, k] * column[r, k]) * terms[1, k]
+        analytic = total - a * (a / b) if b > 0.0 else total
+        if analytic <= bound:
+            m = tables.first_model[t] + r * n_grid + j
+            exact = model_chi2(terms, m, models, rules)
+            if exact < value:
+                value = exact
+                model = m
+    return value, model
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=False)
+def _table_decision(terms, total, models, rules, tables, t, bin_minimum, result):  # pragma: no cover - compiled
+    """Kind ``t``'s LePHARE minimum chi2, its first model and its redshift (Z_BEST or ZQ_BEST) into ``result`` as
+    (chi2, model, z), from the bins' analytic minima."""
+    margin = 2.0 * CHI2_TOLERANCE * (total + 1.0)
+    lowest = HIGH_CHI2
+    for j in range(bin_minimum.size):
+        lowest = min(lowest, bin_minimum[j])
+    result[0], result[1], result[2] = HIGH_CHI2, -99.0, NO_REDSHIFT
+    if lowest >= HIGH_CHI2:
+        return
+    first_bin = -1
+    for j in range(bin_minimum.size):
+        if bin_minimum[j] <= lowest + margin:
+            value, model = _column_minimum(terms, total, models, rules, tables, t, j, bin_minimum[j] + margin)
+            if value < result[0]:
+                result[0], result[1] = value, model
+                first_bin = j
+            elif value == result[0] and model < result[1]:
+                result[1] = model
+    if first_bin < 0:
+        return
+    grid = models.pdf_grid
+    if not rules.interpolate_z:
+        result[2] = models.redshift[int(result[1])]
+    elif first_bin == 0 or first_bin == grid.size - 1:
+        result[2] = grid[first_bin]
+    else:
+        before = _column_minimum(terms, total, models, rules, tables, t, first_bin - 1,
+                                 bin_minimum[first_bin - 1] + margin)[0]
+        after = _column_minimum(terms, total, models, rules, tables, t, first_bin + 1,
+                                bin_minimum[first_bin + 1] + margin)[0]
+        result[2] = parabola_vertex(grid, first_bin, before, result[0], after)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=False)
+def _finish_pdf(pdf, bin_minimum, galaxy_minimum, grid):  # pragma: no cover - compiled
+    """The PDF's bins brought to the galaxy minimum, as LePHARE's exp(-(chi2 - min)/2), and normalised."""
+    for j in range(pdf.size):
+        pdf[j] = pdf[j] * math.exp(-0.5 * (bin_minimum[j] - galaxy_minimum)) if bin_minimum[j] < HIGH_CHI2 else 0.0
+    normalise_pdf(pdf, grid)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
+def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, chi_min,
+                      best_model):  # pragma: no cover - compiled
+    """LePHARE's fit of every object of a chunk, for a library whose galaxies and QSOs are ``tables`` on the PDF
+    grid; ``stars`` are the models outside them. Outputs as ``lephare_exact.fit_chunk_exactly``."""
+    n_objects, n_bands = mags.shape
+    n_grid = models.pdf_grid.size
+    rows_per_block = max(1, BLOCK_MODELS // n_grid)
+    values = np.empty(rows_per_block * n_grid)
+    block_minimum = np.empty(n_grid)
+    flux = np.empty((OBJECT_BLOCK, n_bands))
+    error = np.empty((OBJECT_BLOCK, n_bands))
+    used = np.zeros((OBJECT_BLOCK, n_bands), dtype=np.bool_)
+    terms = np.empty((OBJECT_BLOCK, 4, n_bands))
+    total = np.empty(OBJECT_BLOCK)
+    bin_minimum = np.empty((OBJECT_BLOCK, 2, n_grid))
+    decision = np.empty(3)
+    chi2 = np.empty(models.kind.size)  # for an object fitted whole
+    minimum_chi2 = np.empty((2, n_grid))
+    for first in range(0, n_objects, OBJECT_BLOCK):
+        count = min(OBJECT_BLOCK, n_objects - first)
+        for o in range(count):
+            prepare_source(mags[first + o], errors[first + o], rules, flux[o], error[o], used[o])
+            band_terms(flux[o], error[o], used[o], terms[o])
+            total[o] = 0.0
+            for k in range(n_bands):
+                total[o] += terms[o, 2, k] * terms[o, 2, k]
+            bin_minimum[o, :, :] = HIGH_CHI2
+            pdfs[first + o, :] = 0.0
+        for t in (GALAXY, QSO):
+            for top in range(0, tables.rows[t], rows_per_block):
+                rows = min(tables.rows[t], top + rows_per_block) - top
+                begin = tables.first_model[t] + top * n_grid
+                for o in range(count):
+                    minimum = bin_minimum[o, t]
+                    block_minimum[:] = minimum
+                    if _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t], values, block_minimum):
+                        _settle_near_limits(terms[o], models, rules, begin, rows, values, minimum, block_minimum)
+                    if t == GALAXY:
+                        _add_to_pdf(values, rows, minimum, block_minimum, pdfs[first + o])
+                    minimum[:] = block_minimum
+        for o in range(count):
+            i = first + o
+            for t in (GALAXY, QSO):
+                _table_decision(terms[o], total[o], models, rules, tables, t, bin_minimum[o, t], decision)
+                chi_min[i, t], best_model[i, t], best[i, t] = decision[0], int(decision[1]), decision[2]
+            chi_min[i, STAR], best_model[i, STAR] = HIGH_CHI2, -99
+            for m in stars:
+                value = model_chi2(terms[o], m, models, rules)
+                if value < HIGH_CHI2 and value < chi_min[i, STAR]:
+                    chi_min[i, STAR], best_model[i, STAR] = value, m
+            if min(chi_min[i, 0], chi_min[i, 1], chi_min[i, 2]) > rules.discrepant_threshold:
+                fit_object_exactly(flux[o], error[o], used[o], terms[o], models, rules, chi2, minimum_chi2, pdfs[i],
+                                   chi_min[i], best_model[i], best[i])
+            else:
+                _finish_pdf(pdfs[i], bin_minimum[o, GALAXY], chi_min[i, GALAXY], models.pdf_grid)

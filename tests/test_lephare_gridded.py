@@ -1,0 +1,160 @@
+"""The gridded LePHARE fit against LePHARE's own arithmetic (``lephare_exact``) on synthetic libraries.
+
+``lephare_exact`` is LePHARE to the bit (test_lephare.py holds it to RAIL's ``estimate()``);
+here the gridded fit must give the same values (chi2 minima, best models, Z_BEST and
+ZQ_BEST) to the bit and the same PDFs to 1e-9 of their peak, on libraries built to
+reach every decision: duplicated rows (ties), MAG_ABS rejections with scales on a limit,
+discrepant bands, gaps and non-detections, with and without Z_INTERP. No LePHARE
+binary is needed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pzmpi.estimators.native.lephare import FitSettings, Library
+from pzmpi.estimators.native.lephare_exact import GALAXY, QSO, STAR, fit_chunk_exactly, limit_side
+from pzmpi.estimators.native.lephare_gridded import fit_chunk_on_grid, grid_tables
+
+GRID = np.linspace(0.0, 4.0, 41)
+BANDS = 6
+GALAXY_ROWS, QSO_ROWS, STARS = 24, 5, 7
+LIMIT_HIT = (3, 2 * GRID.size + 17)  # (object, galaxy model) whose scale is put on its MAG_ABS bright limit
+TIED = (8, GRID.size + 10)  # (object, galaxy model) made from galaxy row 1, which repeats row 0
+DISCREPANT = 6  # the object with one band far off
+THRESHOLD = 60.0  # RM_DISCREPANT_BD
+
+
+def table(rng: np.random.Generator, rows: int) -> np.ndarray:
+    """Smooth synthetic SEDs on the grid: (rows x grid points, bands), fainter with redshift."""
+    colours = rng.uniform(0.5, 2.0, (rows, 1, BANDS)) * np.linspace(1.0, 3.0, BANDS) ** rng.uniform(-2, 2, (rows, 1, 1))
+    dimming = (1.0 + GRID)[None, :, None] ** -rng.uniform(2.0, 4.0, (rows, 1, BANDS))
+    return (colours * dimming).reshape(rows * GRID.size, BANDS) * 1e-29
+
+
+def synthetic_library(rng: np.random.Generator) -> Library:
+    """QSO table, galaxy table, stars, in LePHARE's loading order; galaxy row 1 repeats row 0 (every model tied)."""
+    galaxies, quasars = table(rng, GALAXY_ROWS), table(rng, QSO_ROWS)
+    galaxies[GRID.size:2 * GRID.size] = galaxies[:GRID.size]
+    stars = rng.uniform(0.5, 2.0, (STARS, BANDS)) * 1e-29
+    fluxes = np.ascontiguousarray(np.vstack([quasars, galaxies, stars]).T)
+    kind = np.r_[np.full(len(quasars), QSO), np.full(len(galaxies), GALAXY), np.full(STARS, STAR)]
+    redshift = np.r_[np.tile(GRID, QSO_ROWS + GALAXY_ROWS), np.zeros(STARS)]
+    pdf_bin = np.r_[np.tile(np.arange(GRID.size), QSO_ROWS + GALAXY_ROWS), np.zeros(STARS, dtype=np.int64)]
+    reference = rng.uniform(-21.0, -19.0, kind.size)
+    number = np.arange(kind.size)
+    return Library(fluxes, kind, redshift, reference, number, pdf_bin, GRID.copy(), funz0=30.0)
+
+
+def synthetic_objects(rng: np.random.Generator, library: Library, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Magnitudes of noisy library models, with gaps, non-detections (99 +- 1) and a discrepant band."""
+    models = rng.integers(0, library.kind.size, n)
+    models[TIED[0]] = QSO_ROWS * GRID.size + TIED[1]
+    scale = 10.0 ** rng.uniform(0.0, 2.0, n)
+    errors = rng.uniform(0.02, 0.3, (n, BANDS))
+    flux = library.fluxes_by_band[:, models].T * scale[:, None]
+    mags = -2.5 * np.log10(flux) - 48.6 + rng.normal(0.0, 1.0, (n, BANDS)) * errors
+    gaps = rng.random((n, BANDS)) < 0.08
+    mags[gaps], errors[gaps] = np.nan, np.nan
+    mags[5, 2], errors[5, 2] = 99.0, 1.0
+    mags[DISCREPANT, 3] -= 4.0  # one band far off: its object goes through the discrepant-band removal
+    errors[DISCREPANT, 3] = 0.01
+    return mags, errors
+
+
+def settings(interpolate_z: bool, bright: float, faint: float, threshold: float = THRESHOLD) -> FitSettings:
+    return FitSettings(error_floor=np.full(BANDS, 0.02), error_factor=np.full(BANDS, 1.5), offsets=np.zeros(BANDS),
+                       galaxy_mag_abs=(bright, faint), qso_mag_abs=(bright - 4.0, faint), reference_band=2,
+                       discrepant_threshold=threshold, interpolate_z=interpolate_z)
+
+
+def scales(library: Library, mags: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """(objects, models): LePHARE's scale A/B, to rounding (the weights with its error floor of 0.02)."""
+    flux = 10.0 ** (-0.4 * (np.nan_to_num(mags, nan=30.0) + 48.6))
+    weight = np.where(np.isnan(mags), 0.0, 1.0 / (flux ** 2 * (np.nan_to_num(errors) ** 2 + 0.02 ** 2)))
+    return ((flux * weight) @ library.fluxes_by_band) / (weight @ library.fluxes_by_band ** 2)
+
+
+def fit_both(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.ndarray, gridded: bool):
+    models, rules = library.fit_models(fit), fit.rules(library.funz0)
+    n = mags.shape[0]
+    pdfs, best = np.empty((n, GRID.size)), np.empty((n, 2))
+    chi_min, best_model = np.empty((n, 3)), np.empty((n, 3), dtype=np.int64)
+    if gridded:
+        tables = grid_tables(library.kind, library.pdf_bin, library.fluxes_by_band, GRID.size)
+        stars = np.flatnonzero(library.kind == STAR)
+        fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, chi_min, best_model)
+    else:
+        fit_chunk_exactly(mags, errors, models, rules, pdfs, best, chi_min, best_model)
+    return pdfs, best, chi_min, best_model
+
+
+@pytest.fixture(scope="module")
+def case():
+    """The library, the objects, and MAG_ABS limits at the 10th and 90th percentiles of the galaxy models' absolute
+    magnitudes for these objects (a fifth rejected), with one model's scale put on its bright limit."""
+    rng = np.random.default_rng(11)
+    library = synthetic_library(rng)
+    mags, errors = synthetic_objects(rng, library, 64)
+    scale = scales(library, mags, errors)
+    absolute = library.reference_mag_z0 - 2.5 * np.log10(scale)
+    bright, faint = np.percentile(absolute[:, library.kind == GALAXY], [10, 90])
+    obj, model = LIMIT_HIT[0], QSO_ROWS * GRID.size + LIMIT_HIT[1]
+    library.reference_mag_z0[model] = bright + 2.5 * np.log10(scale[obj, model])
+    return library, mags, errors, bright, faint
+
+
+@pytest.mark.parametrize("interpolate_z", [True, False])
+def test_the_gridded_fit_gives_lephares_values_and_pdfs(case, interpolate_z):
+    library, mags, errors, bright, faint = case
+    fit = settings(interpolate_z, bright, faint)
+    mine = fit_both(library, fit, mags, errors, gridded=True)
+    exact = fit_both(library, fit, mags, errors, gridded=False)
+    for name, got, expected in zip(("best", "chi_min", "best_model"), mine[1:], exact[1:]):
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+    peak = exact[0].max(axis=1, keepdims=True)
+    assert np.all(peak > 0)
+    assert (np.abs(mine[0] - exact[0]) / peak).max() <= 1e-9
+
+    # Every decision was reached. The object made from the repeated row has its best galaxy in row 0:
+    first_galaxy = QSO_ROWS * GRID.size
+    assert first_galaxy <= exact[3][TIED[0], GALAXY] < first_galaxy + GRID.size
+    # the discrepant object's fit is over the threshold until a band is dropped;
+    kept = fit_both(library, settings(interpolate_z, bright, faint, threshold=1e9), mags, errors, gridded=True)
+    assert kept[2][DISCREPANT].min() > THRESHOLD > exact[2][DISCREPANT].min()
+    # the limits rejected some galaxy models and kept others; one scale sat on a limit, within the margin.
+    scale = scales(library, mags, errors)
+    models = library.fit_models(fit)
+    galaxy = library.kind == GALAXY
+    assert 0.05 < np.mean((scale[:, galaxy] > models.scale_high[galaxy]) | (scale[:, galaxy] < models.scale_low[galaxy]))
+    model = first_galaxy + LIMIT_HIT[1]
+    assert limit_side(scale[LIMIT_HIT[0], model], models.scale_low[model], models.scale_high[model]) == 0
+
+
+def test_the_gridded_fit_is_the_same_whatever_the_chunk(case):
+    library, mags, errors, bright, faint = case
+    fit = settings(True, bright, faint)
+    whole = fit_both(library, fit, mags, errors, gridded=True)
+    order = np.r_[np.arange(1, 64, 2), np.arange(0, 64, 2)][::-1]
+    shuffled = fit_both(library, fit, mags[order], errors[order], gridded=True)
+    for got, expected in zip(shuffled, whole):
+        np.testing.assert_array_equal(got, expected[order])
+    alone = fit_both(library, fit, mags[7:8], errors[7:8], gridded=True)
+    for got, expected in zip(alone, whole):
+        np.testing.assert_array_equal(got, expected[7:8])
+
+
+def test_only_a_library_on_the_grid_is_fitted_as_tables(case):
+    library = case[0]
+    tables = grid_tables(library.kind, library.pdf_bin, library.fluxes_by_band, GRID.size)
+    assert tables.first_model.tolist() == [QSO_ROWS * GRID.size, 0] and tables.rows.tolist() == [GALAXY_ROWS, QSO_ROWS]
+    first_galaxy = QSO_ROWS * GRID.size
+    np.testing.assert_array_equal(tables.by_bin[3, 2], library.fluxes_by_band[:, first_galaxy + 2 * GRID.size + 3])
+    np.testing.assert_array_equal(tables.by_bin[0, GALAXY_ROWS + 1], library.fluxes_by_band[:, GRID.size])
+    short = library.pdf_bin.copy()
+    short[first_galaxy + 5] = 6  # a template with a redshift missing (as an age limit makes it)
+    assert grid_tables(library.kind, short, library.fluxes_by_band, GRID.size) is None
+    mixed = library.kind.copy()
+    mixed[[first_galaxy - 1, first_galaxy]] = mixed[[first_galaxy, first_galaxy - 1]]
+    assert grid_tables(mixed, library.pdf_bin, library.fluxes_by_band, GRID.size) is None
