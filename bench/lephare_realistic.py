@@ -140,8 +140,10 @@ def main() -> None:
     print(f"{rows:,} objects; library of {size:,} models; one core each")
     print(f"RAIL estimate():      {rail_all:8.1f} s ({quarter:,} objects: {rail_quarter:.1f} s); per object apart from "
           f"its library reads {rail_per_object * 1e3:.2f} ms")
+    stages = profile["stages"]
     print(f"pzmpi native, busy:   {busy:8.1f} s  {rows / busy:9.1f} obj/s  whole command ratio {rail_all / busy:.2f}x "
-          f"(wall with start-up {wall:.1f} s)")
+          f"(set-up {stages['setup']['max']:.1f} s, compile {stages['compile']['max']:.1f} s; wall with start-up "
+          f"{wall:.1f} s)")
     print(f"pzmpi native, fit:    {fit:8.1f} s  {fit / rows * 1e3:.3f} ms per object; per object ratio "
           f"{rail_per_object * rows / fit:.1f}x (target 20x)")
     print(f"two matrix products:  {floor:8.2f} s  fit / floor {fit / floor:.2f}x (target: within 3x)")

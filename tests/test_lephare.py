@@ -121,7 +121,7 @@ CRAFTED = {  # (magnitudes u..y, errors u..y): what a catalog can hand LePHARE a
 @pytest.mark.parametrize("kernel", ["gridded", "exact"])
 def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup, tmp_path, monkeypatch, kernel):
     """Both implementations in one process, on the same magnitudes: every value equal; the PDFs to 1e-12 of their
-    peak from LePHARE's own arithmetic (the kernel of a library off the grid), to 1e-9 from the gridded one."""
+    peak from LePHARE's own arithmetic (the kernel of a library off the grid), to 2e-9 from the gridded one."""
     monkeypatch.setenv("LEPHAREDIR", str(DATA))
     from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
@@ -162,4 +162,4 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
     assert mine.extras["CHI_BEST"][crafted["one discrepant band"]] < 500.0  # LePHARE dropped the r band at 17
     assert mine.extras["CHI_BEST"][crafted["non-detection at the limit"]] == 1e9  # 99 +- 1 as a detection: no fit
     peak = np.abs(theirs.pdfs[fitted]).max(axis=1, keepdims=True)
-    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= (1e-12 if kernel == "exact" else 1e-9)
+    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= (1e-12 if kernel == "exact" else 2e-9)

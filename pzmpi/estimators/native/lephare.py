@@ -33,7 +33,15 @@ from pzmpi.core.errors import ConfigError
 from pzmpi.estimators.config import Config
 from pzmpi.estimators.interface import Estimate
 from pzmpi.estimators.native.common import NativeEstimator
-from pzmpi.estimators.native.lephare_exact import GALAXY, QSO, STAR, FitModels, FitRules, fit_chunk_exactly
+from pzmpi.estimators.native.lephare_exact import (
+    GALAXY,
+    LIMIT_MARGIN,
+    QSO,
+    STAR,
+    FitModels,
+    FitRules,
+    fit_chunk_exactly,
+)
 from pzmpi.estimators.native.lephare_gridded import fit_chunk_on_grid, grid_tables
 
 BAY_ZG = 11  # RAIL's posterior_output for the galaxy marginal PDF
@@ -139,8 +147,10 @@ class Library:
     def fit_models(self, fit: FitSettings) -> FitModels:
         """The library as the kernels read it, with each model's MAG_ABS scale limits under ``fit``."""
         low, high = self.scale_limits(fit)
+        guards = np.stack([low * (1.0 - LIMIT_MARGIN), low * (1.0 + LIMIT_MARGIN), high * (1.0 - LIMIT_MARGIN),
+                           high * (1.0 + LIMIT_MARGIN)])
         return FitModels(self.fluxes_by_band, tuple(self.fluxes_by_band), self.kind, self.redshift,
-                         self.reference_mag_z0, low, high, self.pdf_bin, self.pdf_grid)
+                         self.reference_mag_z0, low, high, guards, self.pdf_bin, self.pdf_grid)
 
     def scale_limits(self, fit: FitSettings) -> tuple[np.ndarray, np.ndarray]:
         """Per model, the scales dm between which its MAG_ABS magnitude lies inside the limits (0 and inf when

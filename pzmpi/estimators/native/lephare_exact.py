@@ -47,6 +47,7 @@ class FitModels(NamedTuple):
     reference_mag: np.ndarray  # the MAG_REF magnitude at z = 0
     scale_low: np.ndarray  # the scales between which the MAG_ABS magnitude is inside the limits
     scale_high: np.ndarray
+    limit_guards: np.ndarray  # (4, models): scale_low and scale_high times 1 -+ LIMIT_MARGIN, for vectorised tests
     pdf_bin: np.ndarray
     pdf_grid: np.ndarray
 

@@ -20,7 +20,7 @@ Then, per object, LePHARE's exact chi2 (``lephare_exact.model_chi2``) for only t
 whose analytic chi2 lies within twice the tolerance of a minimum that decides a number:
 each type's minimum (CHI_BEST, CHI_QSO, MOD_BEST), and the first bin that reaches it with
 its two neighbours (the parabola of Z_BEST and ZQ_BEST). These are thus LePHARE's own
-numbers, and the PDF is LePHARE's to about 1e-10 of its peak. Stars, outside the tables,
+numbers, and the PDF is LePHARE's to 2e-9 of its peak. Stars, outside the tables,
 are fitted exactly, and an object whose best chi2 exceeds RM_DISCREPANT_BD is fitted
 whole by ``lephare_exact``. Nothing in an object's numbers depends on another object,
 so chunks and ranks cannot change them.
@@ -37,7 +37,6 @@ import numpy as np
 from pzmpi.estimators.native.lephare_exact import (
     GALAXY,
     HIGH_CHI2,
-    LIMIT_MARGIN,
     NO_REDSHIFT,
     QSO,
     STAR,
@@ -52,7 +51,7 @@ from pzmpi.estimators.native.lephare_exact import (
 )
 
 OBJECT_BLOCK = 32  # objects that share a block of rows while it is in cache
-BLOCK_MODELS = 4096  # models (whole rows) per block: fluxes and limits (8 x 8 bytes a model at 6 bands) stay in L2
+BLOCK_MODELS = 4096  # models (whole rows) per block: fluxes and limits (10 x 8 bytes a model at 6 bands) stay in L2
 PDF_CUTOFF = 70.0  # models this far above their bin's best add under e^-35 of it each: left out of the PDF
 CHI2_TOLERANCE = 1e-13  # |analytic chi2 - LePHARE's| <= CHI2_TOLERANCE (S + 1); the rounding bound is 1.2e-14 S
 
@@ -90,23 +89,26 @@ def grid_tables(kind: np.ndarray, pdf_bin: np.ndarray, fluxes: np.ndarray, n_gri
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
 def _half_exp(d):  # pragma: no cover - compiled
-    """exp(-d/2) for 0 <= d < PDF_CUTOFF, to 1e-10 relative: (exp(-d/256))^128, the inner exp by its Taylor
+    """exp(-d/2) for 0 <= d < PDF_CUTOFF, to 9e-10 relative: (exp(-d/512))^256, the inner exp by its Taylor
     series. Without a branch or a call (glibc's exp is both), the loops over a block vectorise."""
-    y = d * (-1.0 / 256.0)
+    y = d * (-1.0 / 512.0)
     p = 1.0 + y * (1.0 + y * (1.0 / 2.0 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (1.0 / 120.0 + y * (
-        1.0 / 720.0 + y * (1.0 / 5040.0 + y * (1.0 / 40320.0 + y * (1.0 / 362880.0)))))))))
-    for _ in range(7):
+        1.0 / 720.0 + y * (1.0 / 5040.0)))))))
+    for _ in range(8):
         p = p * p
     return p
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
 def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_minimum):  # pragma: no cover
-    """The analytic chi2 of ``rows`` table rows from model ``begin`` into ``values``, 1e9 where the scale is clearly
-    outside the MAG_ABS limits, each bin's smallest into ``block_minimum``; returns how many scales lie within
-    ``LIMIT_MARGIN`` of a limit (left to ``_settle_near_limits``). Indices are unsigned, so that numba adds no
-    negative-index handling and the loop over a row vectorises."""
-    flux_rows, low, high = models.flux_rows, models.scale_low, models.scale_high
+    """The analytic chi2 of ``rows`` table rows from model ``begin`` into ``values``, +inf where the scale is clearly
+    outside the MAG_ABS limits (the PDF sums then need no test to leave it out), each bin's smallest into
+    ``block_minimum``; returns how many scales lie within ``LIMIT_MARGIN`` of a limit (left to
+    ``_settle_near_limits``). Indices are unsigned, so that numba adds no negative-index handling and the loop
+    over a row vectorises."""
+    flux_rows = models.flux_rows
+    low_minus, low_plus, high_minus, high_plus = (models.limit_guards[0], models.limit_guards[1],
+                                                  models.limit_guards[2], models.limit_guards[3])
     n_grid = block_minimum.size
     near_limit = 0
     for r in range(rows):
@@ -124,9 +126,9 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_mini
             scale = a / b
             chi2 = total - a * scale if positive else total
             if limits_on:  # with b > 0 the scale is never negative (every term is); without, LePHARE accepts
-                rejected = positive & ((scale > high[m] * (1.0 + LIMIT_MARGIN)) | (scale < low[m] * (1.0 - LIMIT_MARGIN)))
-                inside = (not positive) | ((scale > low[m] * (1.0 + LIMIT_MARGIN)) & (scale < high[m] * (1.0 - LIMIT_MARGIN)))
-                chi2 = HIGH_CHI2 if rejected else chi2
+                rejected = positive & ((scale > high_plus[m]) | (scale < low_minus[m]))
+                inside = (not positive) | ((scale > low_plus[m]) & (scale < high_minus[m]))
+                chi2 = math.inf if rejected else chi2
                 near_limit += (not rejected) & (not inside)
             row_values[j] = chi2
             block_minimum[j] = chi2 if chi2 < block_minimum[j] else block_minimum[j]
@@ -142,7 +144,7 @@ def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, 
     block_minimum[:] = bin_minimum
     for i in range(rows * n_grid):
         m = begin + i
-        if values[i] < HIGH_CHI2:
+        if values[i] < math.inf:
             a = 0.0
             b = 0.0
             for k in range(fluxes.shape[0]):
@@ -150,7 +152,7 @@ def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, 
                 b += (fluxes[k, m] * fluxes[k, m]) * terms[1, k]
             if b > 0.0 and limit_side(a / b, models.scale_low[m], models.scale_high[m]) == 0 \
                     and outside_mag_abs(a / b, m, models, rules):
-                values[i] = HIGH_CHI2
+                values[i] = math.inf
         j = i % n_grid
         block_minimum[j] = min(block_minimum[j], values[i])
 
@@ -172,7 +174,7 @@ def _add_to_pdf(values, rows, bin_minimum, block_minimum, pdf):  # pragma: no co
         row = values[r * n_grid:(r + 1) * n_grid]
         for j in range(n_grid):
             excess = row[j] - block_minimum[j]
-            pdf[j] += _half_exp(excess) if (excess < PDF_CUTOFF) & (row[j] < HIGH_CHI2) else 0.0
+            pdf[j] += _half_exp(excess) if excess < PDF_CUTOFF else 0.0  # false for a rejected model (inf)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
@@ -270,7 +272,7 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
             total[o] = 0.0
             for k in range(n_bands):
                 total[o] += terms[o, 2, k] * terms[o, 2, k]
-            bin_minimum[o, :, :] = HIGH_CHI2
+            bin_minimum[o, :, :] = math.inf
             pdfs[first + o, :] = 0.0
         for t in (GALAXY, QSO):
             for top in range(0, tables.rows[t], rows_per_block):
