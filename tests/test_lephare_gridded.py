@@ -20,23 +20,27 @@ from pzmpi.estimators.native.lephare_gridded import fit_chunk_on_grid, grid_tabl
 GRID = np.linspace(0.0, 4.0, 41)
 BANDS = 6
 GALAXY_ROWS, QSO_ROWS, STARS = 24, 5, 7
-LIMIT_HIT = (3, 2 * GRID.size + 17)  # (object, galaxy model) whose scale is put on its MAG_ABS bright limit
+LIMIT_HIT = 3  # the object whose best galaxy model gets its scale put just past its MAG_ABS bright limit
 TIED = (8, GRID.size + 10)  # (object, galaxy model) made from galaxy row 1, which repeats row 0
+ACROSS_BINS = (9, 2 * GRID.size + 10, 3 * GRID.size + 3)  # (object, model, its twin in another row and bin)
 DISCREPANT = 6  # the object with one band far off
 THRESHOLD = 60.0  # RM_DISCREPANT_BD
 
 
 def table(rng: np.random.Generator, rows: int) -> np.ndarray:
     """Smooth synthetic SEDs on the grid: (rows x grid points, bands), fainter with redshift."""
-    colours = rng.uniform(0.5, 2.0, (rows, 1, BANDS)) * np.linspace(1.0, 3.0, BANDS) ** rng.uniform(-2, 2, (rows, 1, 1))
+    tilt = rng.uniform(-2, 2, (rows, 1, 1))
+    colours = rng.uniform(0.5, 2.0, (rows, 1, BANDS)) * np.linspace(1.0, 3.0, BANDS) ** tilt
     dimming = (1.0 + GRID)[None, :, None] ** -rng.uniform(2.0, 4.0, (rows, 1, BANDS))
     return (colours * dimming).reshape(rows * GRID.size, BANDS) * 1e-29
 
 
 def synthetic_library(rng: np.random.Generator) -> Library:
-    """QSO table, galaxy table, stars, in LePHARE's loading order; galaxy row 1 repeats row 0 (every model tied)."""
+    """QSO table, galaxy table, stars, in LePHARE's loading order; galaxy row 1 repeats row 0 (every model tied),
+    and one model of row 3 repeats one of row 2 at another redshift (a tie across bins)."""
     galaxies, quasars = table(rng, GALAXY_ROWS), table(rng, QSO_ROWS)
     galaxies[GRID.size:2 * GRID.size] = galaxies[:GRID.size]
+    galaxies[ACROSS_BINS[2]] = galaxies[ACROSS_BINS[1]]
     stars = rng.uniform(0.5, 2.0, (STARS, BANDS)) * 1e-29
     fluxes = np.ascontiguousarray(np.vstack([quasars, galaxies, stars]).T)
     kind = np.r_[np.full(len(quasars), QSO), np.full(len(galaxies), GALAXY), np.full(STARS, STAR)]
@@ -51,12 +55,15 @@ def synthetic_objects(rng: np.random.Generator, library: Library, n: int) -> tup
     """Magnitudes of noisy library models, with gaps, non-detections (99 +- 1) and a discrepant band."""
     models = rng.integers(0, library.kind.size, n)
     models[TIED[0]] = QSO_ROWS * GRID.size + TIED[1]
+    models[ACROSS_BINS[0]] = QSO_ROWS * GRID.size + ACROSS_BINS[1]
     scale = 10.0 ** rng.uniform(0.0, 2.0, n)
     errors = rng.uniform(0.02, 0.3, (n, BANDS))
     flux = library.fluxes_by_band[:, models].T * scale[:, None]
     mags = -2.5 * np.log10(flux) - 48.6 + rng.normal(0.0, 1.0, (n, BANDS)) * errors
     gaps = rng.random((n, BANDS)) < 0.08
     mags[gaps], errors[gaps] = np.nan, np.nan
+    tied = ACROSS_BINS[0]  # no noise: its model and the model's twin fit best, with the same chi2
+    mags[tied], errors[tied] = -2.5 * np.log10(flux[tied]) - 48.6, 0.05
     mags[5, 2], errors[5, 2] = 99.0, 1.0
     mags[DISCREPANT, 3] -= 4.0  # one band far off: its object goes through the discrepant-band removal
     errors[DISCREPANT, 3] = 0.01
@@ -76,7 +83,9 @@ def scales(library: Library, mags: np.ndarray, errors: np.ndarray) -> np.ndarray
     return ((flux * weight) @ library.fluxes_by_band) / (weight @ library.fluxes_by_band ** 2)
 
 
-def fit_both(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.ndarray, gridded: bool):
+def fit_both(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.ndarray,
+             gridded: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(PDFs, Z_BEST and ZQ_BEST, each type's minimum chi2, each type's best model) from one kernel."""
     models, rules = library.fit_models(fit), fit.rules(library.funz0)
     n = mags.shape[0]
     pdfs, best = np.empty((n, GRID.size)), np.empty((n, 2))
@@ -91,23 +100,25 @@ def fit_both(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.nd
 
 
 @pytest.fixture(scope="module")
-def case():
+def case() -> tuple[Library, np.ndarray, np.ndarray, float, float, int]:
     """The library, the objects, and MAG_ABS limits at the 10th and 90th percentiles of the galaxy models' absolute
-    magnitudes for these objects (a fifth rejected), with one model's scale put on its bright limit."""
+    magnitudes for these objects (a fifth rejected). One object's best galaxy model gets its scale put 1e-12 mag
+    past the bright limit: inside the margin where only LePHARE's own logarithm decides, and rejected by it."""
     rng = np.random.default_rng(11)
     library = synthetic_library(rng)
     mags, errors = synthetic_objects(rng, library, 64)
     scale = scales(library, mags, errors)
     absolute = library.reference_mag_z0 - 2.5 * np.log10(scale)
     bright, faint = np.percentile(absolute[:, library.kind == GALAXY], [10, 90])
-    obj, model = LIMIT_HIT[0], QSO_ROWS * GRID.size + LIMIT_HIT[1]
-    library.reference_mag_z0[model] = bright + 2.5 * np.log10(scale[obj, model])
-    return library, mags, errors, bright, faint
+    best_model = fit_both(library, settings(True, bright, faint), mags, errors, gridded=False)[3]
+    model = int(best_model[LIMIT_HIT, GALAXY])
+    library.reference_mag_z0[model] = bright + 2.5 * np.log10(scale[LIMIT_HIT, model]) - 1e-12
+    return library, mags, errors, bright, faint, model
 
 
 @pytest.mark.parametrize("interpolate_z", [True, False])
 def test_the_gridded_fit_gives_lephares_values_and_pdfs(case, interpolate_z):
-    library, mags, errors, bright, faint = case
+    library, mags, errors, bright, faint, near_limit = case
     fit = settings(interpolate_z, bright, faint)
     mine = fit_both(library, fit, mags, errors, gridded=True)
     exact = fit_both(library, fit, mags, errors, gridded=False)
@@ -117,23 +128,34 @@ def test_the_gridded_fit_gives_lephares_values_and_pdfs(case, interpolate_z):
     assert np.all(peak > 0)
     assert (np.abs(mine[0] - exact[0]) / peak).max() <= 2e-9
 
-    # Every decision was reached. The object made from the repeated row has its best galaxy in row 0:
+    # Every decision was reached. The object made from the repeated row has its best galaxy in row 0;
     first_galaxy = QSO_ROWS * GRID.size
     assert first_galaxy <= exact[3][TIED[0], GALAXY] < first_galaxy + GRID.size
+    # the one made from a model with a twin in a later row and an earlier bin has the first in library order, and
+    # its redshift from the twin's earlier bin (as LePHARE's first minimum of MIN_ZG);
+    obj, model, twin = ACROSS_BINS
+    assert exact[3][obj, GALAXY] == first_galaxy + model
+    if not interpolate_z:
+        assert exact[1][obj, GALAXY] == GRID[model % GRID.size]
+    else:
+        assert abs(exact[1][obj, GALAXY] - GRID[twin % GRID.size]) <= GRID[1] - GRID[0]
     # the discrepant object's fit is over the threshold until a band is dropped;
     kept = fit_both(library, settings(interpolate_z, bright, faint, threshold=1e9), mags, errors, gridded=True)
     assert kept[2][DISCREPANT].min() > THRESHOLD > exact[2][DISCREPANT].min()
-    # the limits rejected some galaxy models and kept others; one scale sat on a limit, within the margin.
+    # the limits rejected some galaxy models and kept others;
     scale = scales(library, mags, errors)
     models = library.fit_models(fit)
     galaxy = library.kind == GALAXY
-    assert 0.05 < np.mean((scale[:, galaxy] > models.scale_high[galaxy]) | (scale[:, galaxy] < models.scale_low[galaxy]))
-    model = first_galaxy + LIMIT_HIT[1]
-    assert limit_side(scale[LIMIT_HIT[0], model], models.scale_low[model], models.scale_high[model]) == 0
+    outside = (scale[:, galaxy] > models.scale_high[galaxy]) | (scale[:, galaxy] < models.scale_low[galaxy])
+    assert 0.05 < outside.mean()
+    # the best model put past its limit sat within the margin, and LePHARE's logarithm rejected it.
+    low, high = models.scale_low[near_limit], models.scale_high[near_limit]
+    assert limit_side(scale[LIMIT_HIT, near_limit], low, high) == 0
+    assert exact[3][LIMIT_HIT, GALAXY] != near_limit
 
 
 def test_the_gridded_fit_is_the_same_whatever_the_chunk(case):
-    library, mags, errors, bright, faint = case
+    library, mags, errors, bright, faint, _ = case
     fit = settings(True, bright, faint)
     whole = fit_both(library, fit, mags, errors, gridded=True)
     order = np.r_[np.arange(1, 64, 2), np.arange(0, 64, 2)][::-1]

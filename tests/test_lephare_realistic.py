@@ -44,7 +44,8 @@ def test_native_lephare_gives_rails_values_and_pdfs_on_a_realistic_library(reali
     library = LIBRARIES["minimal"]
     assert len(library["gal.EXTINC_LAW"].split(",")) >= 3 and len(library["gal.EB_V"].split(",")) >= 5
     config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
-                                      estimator=estimator, output={"folder": "run", "estimator_columns": KEYS}))
+                                      estimator=estimator,
+                                      output={"folder": "run", "estimator_columns": [*KEYS, "MOD_BEST"]}))
     native = NativeLephare(config)
     grid = native.library.pdf_grid
     np.testing.assert_allclose(np.diff(grid), 0.01, rtol=1e-9)
@@ -57,7 +58,8 @@ def test_native_lephare_gives_rails_values_and_pdfs_on_a_realistic_library(reali
     mine = native.estimate(columns)
 
     stage = LephareEstimator.make_stage(name="realistic_lephare", model=str(folder / "lephare.pkl"),
-                                        hdf5_groupname="photometry", chunk_size=ROWS, output=str(tmp_path / "rail.hdf5"))
+                                        hdf5_groupname="photometry", chunk_size=ROWS,
+                                        output=str(tmp_path / "rail.hdf5"))
     reference = stage.estimate(TableHandle("input", path=str(folder / "rail_input.hdf5"))).data
     for name in KEYS:
         expected = np.asarray(reference.ancil[name]).ravel()
@@ -69,3 +71,11 @@ def test_native_lephare_gives_rails_values_and_pdfs_on_a_realistic_library(reali
     peak = theirs[~unfit].max(axis=1, keepdims=True)
     worst = (np.abs(mine.pdfs[~unfit] - theirs[~unfit]) / peak).max()
     assert worst <= 1e-5, f"max |delta p| / max p = {worst:.2e}"
+
+    # and against LePHARE's arithmetic throughout (the exact kernel, in float64): every value, the PDFs to 2e-9
+    native.tables = None
+    exact = native.estimate(columns)
+    for name in [*KEYS, "MOD_BEST"]:
+        np.testing.assert_array_equal(mine.extras[name], exact.extras[name], err_msg=name)
+    peak = exact.pdfs[~unfit].max(axis=1, keepdims=True)
+    assert (np.abs(mine.pdfs[~unfit] - exact.pdfs[~unfit]) / peak).max() <= 2e-9

@@ -42,7 +42,6 @@ from pzmpi.estimators.native.lephare_exact import (
     STAR,
     band_terms,
     fit_object_exactly,
-    limit_side,
     model_chi2,
     normalise_pdf,
     outside_mag_abs,
@@ -67,8 +66,10 @@ class GridTables(NamedTuple):
 
 def grid_tables(kind: np.ndarray, pdf_bin: np.ndarray, fluxes: np.ndarray, n_grid: int) -> GridTables | None:
     """The galaxy and QSO models as tables when each kind's models are contiguous rows, every row one template at
-    each grid redshift in turn (as LePHARE builds a library on its grid); None when they are not (a library with an
-    age limit per redshift, or another grid)."""
+    each grid redshift in turn (as LePHARE builds a library on its grid), and every flux finite and not negative;
+    None when they are not (a library with an age limit per redshift, another grid)."""
+    if not np.all(np.isfinite(fluxes) & (fluxes >= 0.0)):  # the analytic chi2's rounding bound needs them
+        return None
     first, rows = np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
     for t in (GALAXY, QSO):
         index = np.flatnonzero(kind == t)
@@ -137,8 +138,8 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_mini
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
 def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, block_minimum):  # pragma: no cover
-    """LePHARE's own MAG_ABS decision for the models whose scale lies near a limit, and the block's bin minima
-    again. Rare: only a scale within 1e-9 of a limit comes here."""
+    """LePHARE's own MAG_ABS decision (its sums, its scale, its logarithm near a limit) for every accepted model of
+    the block, and the block's bin minima again. Rare: it runs only for a block where a scale lay near a limit."""
     n_grid = block_minimum.size
     fluxes = models.fluxes
     block_minimum[:] = bin_minimum
@@ -150,8 +151,7 @@ def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, 
             for k in range(fluxes.shape[0]):
                 a += fluxes[k, m] * terms[3, k]
                 b += (fluxes[k, m] * fluxes[k, m]) * terms[1, k]
-            if b > 0.0 and limit_side(a / b, models.scale_low[m], models.scale_high[m]) == 0 \
-                    and outside_mag_abs(a / b, m, models, rules):
+            if b > 0.0 and outside_mag_abs(a / b, m, models, rules):
                 values[i] = math.inf
         j = i % n_grid
         block_minimum[j] = min(block_minimum[j], values[i])
@@ -203,38 +203,36 @@ def _column_minimum(terms, total, models, rules, tables, t, j, bound):  # pragma
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
-def _table_decision(terms, total, models, rules, tables, t, bin_minimum, result):  # pragma: no cover - compiled
-    """Kind ``t``'s LePHARE minimum chi2, its first model and its redshift (Z_BEST or ZQ_BEST) into ``result`` as
-    (chi2, model, z), from the bins' analytic minima."""
+def _table_decision(terms, total, models, rules, tables, t, bin_minimum):  # pragma: no cover - compiled
+    """Kind ``t``'s LePHARE minimum chi2, its first model and its redshift (Z_BEST or ZQ_BEST), from the bins'
+    analytic minima; (1e9, -99, -99.9) when no model of the kind is accepted."""
     margin = 2.0 * CHI2_TOLERANCE * (total + 1.0)
-    lowest = HIGH_CHI2
+    lowest = math.inf
     for j in range(bin_minimum.size):
         lowest = min(lowest, bin_minimum[j])
-    result[0], result[1], result[2] = HIGH_CHI2, -99.0, NO_REDSHIFT
-    if lowest >= HIGH_CHI2:
-        return
-    first_bin = -1
+    value, model, first_bin = HIGH_CHI2, -99, -1
+    if lowest == math.inf:
+        return value, model, NO_REDSHIFT
     for j in range(bin_minimum.size):
         if bin_minimum[j] <= lowest + margin:
-            value, model = _column_minimum(terms, total, models, rules, tables, t, j, bin_minimum[j] + margin)
-            if value < result[0]:
-                result[0], result[1] = value, model
-                first_bin = j
-            elif value == result[0] and model < result[1]:
-                result[1] = model
-    if first_bin < 0:
-        return
+            column_value, column_model = _column_minimum(terms, total, models, rules, tables, t, j,
+                                                         bin_minimum[j] + margin)
+            if column_value < value:
+                value, model, first_bin = column_value, column_model, j
+            elif column_value == value and column_model < model:
+                model = column_model  # a tie across bins: the first model in library order, the first bin's z
     grid = models.pdf_grid
+    if first_bin < 0:
+        return value, model, NO_REDSHIFT
     if not rules.interpolate_z:
-        result[2] = models.redshift[int(result[1])]
-    elif first_bin == 0 or first_bin == grid.size - 1:
-        result[2] = grid[first_bin]
-    else:
-        before = _column_minimum(terms, total, models, rules, tables, t, first_bin - 1,
-                                 bin_minimum[first_bin - 1] + margin)[0]
-        after = _column_minimum(terms, total, models, rules, tables, t, first_bin + 1,
-                                bin_minimum[first_bin + 1] + margin)[0]
-        result[2] = parabola_vertex(grid, first_bin, before, result[0], after)
+        return value, model, models.redshift[model]
+    if first_bin == 0 or first_bin == grid.size - 1:
+        return value, model, grid[first_bin]
+    before = _column_minimum(terms, total, models, rules, tables, t, first_bin - 1,
+                             bin_minimum[first_bin - 1] + margin)[0]
+    after = _column_minimum(terms, total, models, rules, tables, t, first_bin + 1,
+                            bin_minimum[first_bin + 1] + margin)[0]
+    return value, model, parabola_vertex(grid, first_bin, before, value, after)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
@@ -261,7 +259,6 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
     terms = np.empty((OBJECT_BLOCK, 4, n_bands))
     total = np.empty(OBJECT_BLOCK)
     bin_minimum = np.empty((OBJECT_BLOCK, 2, n_grid))
-    decision = np.empty(3)
     chi2 = np.empty(models.kind.size)  # for an object fitted whole
     minimum_chi2 = np.empty((2, n_grid))
     for first in range(0, n_objects, OBJECT_BLOCK):
@@ -289,8 +286,8 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
         for o in range(count):
             i = first + o
             for t in (GALAXY, QSO):
-                _table_decision(terms[o], total[o], models, rules, tables, t, bin_minimum[o, t], decision)
-                chi_min[i, t], best_model[i, t], best[i, t] = decision[0], int(decision[1]), decision[2]
+                chi_min[i, t], best_model[i, t], best[i, t] = _table_decision(terms[o], total[o], models, rules,
+                                                                              tables, t, bin_minimum[o, t])
             chi_min[i, STAR], best_model[i, STAR] = HIGH_CHI2, -99
             for m in stars:
                 value = model_chi2(terms[o], m, models, rules)
