@@ -163,3 +163,53 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
     assert mine.extras["CHI_BEST"][crafted["non-detection at the limit"]] == 1e9  # 99 +- 1 as a detection: no fit
     peak = np.abs(theirs.pdfs[fitted]).max(axis=1, keepdims=True)
     assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= (1e-12 if kernel == "exact" else 2e-9)
+
+
+def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypatch):
+    """NZ_PRIOR (i band, z as fallback) on both sides: the native fit (model by model) gives LePHARE's numbers for
+    faint objects, bright ones (the prior's cuts at i = 20 and 22) and ones without the i band."""
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))
+    import pzmpi.estimators.native.common as native_common
+    import pzmpi.estimators.rail_adapter as rail_adapter
+    from pzmpi.estimators.config import load_config
+    from pzmpi.estimators.native.lephare import NativeLephare
+
+    folder, estimator = lephare_setup
+    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]
+    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
+                                      estimator=estimator, output={"folder": "run", "estimator_columns": keys}))
+    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    columns = {name: np.asarray(values[:300], dtype=np.float32) for name, values in sample.items()
+               if name.startswith("mag_")}
+    for band in "ugrizy":
+        columns[f"mag_{band}_lsst"][:20] -= 5.0  # i < 20: no galaxy above z = 1
+        columns[f"mag_{band}_lsst"][20:40] -= 2.5  # some under 22: none above z = 2
+    columns["mag_i_lsst"][40:60] = np.nan  # the fallback band, z
+    columns["mag_err_i_lsst"][40:60] = np.nan
+    for name in ("mag_i_lsst", "mag_z_lsst", "mag_err_i_lsst", "mag_err_z_lsst"):
+        columns[name][60:70] = np.nan  # neither: the prior weighs 1
+    without = NativeLephare(config).estimate(columns)
+
+    opened = rail_adapter.open_rail_stage
+
+    def with_prior(settings):
+        stage = opened(settings)
+        stage.lephare_config["NZ_PRIOR"] = "4,5"
+        return stage
+
+    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
+    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+    native = NativeLephare(config)
+    assert native.tables is None and native.fit.prior_bands == (3, 4)
+    mine = native.estimate(columns)
+    theirs = rail_adapter.RailEstimator(config).estimate(columns)
+    for name in keys:
+        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
+                                      err_msg=name)
+    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
+    peak = theirs.pdfs[fitted].max(axis=1, keepdims=True)
+    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= 1e-12
+    moved = mine.extras["Z_BEST"] != without.extras["Z_BEST"]
+    assert moved[70:].any()  # the prior changed some faint objects' Z_BEST
+    assert (mine.extras["Z_BEST"][:20] <= 1.0 + 0.1).all()  # no bright galaxy above z = 1 (a grid step of slack)
+    np.testing.assert_array_equal(mine.extras["Z_BEST"][60:70], without.extras["Z_BEST"][60:70])

@@ -48,7 +48,8 @@ def synthetic_library(rng: np.random.Generator) -> Library:
     pdf_bin = np.r_[np.tile(np.arange(GRID.size), QSO_ROWS + GALAXY_ROWS), np.zeros(STARS, dtype=np.int64)]
     reference = rng.uniform(-21.0, -19.0, kind.size)
     number = np.arange(kind.size)
-    return Library(fluxes, kind, redshift, reference, number, pdf_bin, GRID.copy(), funz0=30.0)
+    return Library(fluxes, kind, redshift, reference, number, pdf_bin, GRID.copy(), funz0=30.0,
+                   nuvk_class=np.full(kind.size, 3))
 
 
 def synthetic_objects(rng: np.random.Generator, library: Library, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ def test_rails_settings_are_all_implemented_and_read_as_numbers():
     assert per_band.error_floor.tolist() == [0.01, 0.02, 0.03, 0.04, 0.05, 0.06] and not per_band.offsets.any()
 
 
-@pytest.mark.parametrize("key, value", [("NZ_PRIOR", "4,5"), ("ZFIX", "YES"), ("AUTO_ADAPT", "YES"),
+@pytest.mark.parametrize("key, value", [("ZFIX", "YES"), ("AUTO_ADAPT", "YES"),
                                         ("APPLY_MW_EXTINCTION", "YES"), ("MW_EBV_FILE", "sfd.fits"),
                                         ("GLB_CONTEXT", "63"), ("FORB_CONTEXT", "3"), ("INP_TYPE", "F"),
                                         ("FIR_LIB", "DALE.list")])
@@ -42,6 +42,15 @@ def test_another_posterior_and_bad_band_lists_are_named():
         FitSettings.from_lephare({**RAIL_DEFAULTS, "ERR_FACTOR": "1,2"}, None, 6)
     with pytest.raises(ConfigError, match="offsets .* 2 values for 6 bands"):
         FitSettings.from_lephare(RAIL_DEFAULTS, np.zeros(2), 6)
+
+
+def test_the_n_z_prior_bands_are_read_as_lephare_reads_them():
+    assert FitSettings.from_lephare(RAIL_DEFAULTS, None, 6).prior_bands == (-2, -2)  # off in RAIL's settings
+    assert FitSettings.from_lephare({**RAIL_DEFAULTS, "NZ_PRIOR": "-1"}, None, 6).prior_bands == (-2, -2)
+    assert FitSettings.from_lephare({**RAIL_DEFAULTS, "NZ_PRIOR": "4,5"}, None, 6).prior_bands == (3, 4)
+    assert FitSettings.from_lephare({**RAIL_DEFAULTS, "NZ_PRIOR": "4"}, None, 6).prior_bands == (3, 3)
+    with pytest.raises(ConfigError, match=r"'lephare.NZ_PRIOR' = '4,7': .* between 1 and 6"):
+        FitSettings.from_lephare({**RAIL_DEFAULTS, "NZ_PRIOR": "4,7"}, None, 6)
 
 
 def test_pdfs_move_to_another_grid_as_np_interp_moves_them():

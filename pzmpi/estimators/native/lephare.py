@@ -41,6 +41,7 @@ from pzmpi.estimators.native.lephare_exact import (
     FitModels,
     FitRules,
     fit_chunk_exactly,
+    nuvk_classes,
 )
 from pzmpi.estimators.native.lephare_gridded import fit_chunk_on_grid, grid_tables
 
@@ -65,9 +66,6 @@ def unsupported_settings(settings: dict[str, Any], posterior_output: int) -> lis
 
     if posterior_output != BAY_ZG:
         problems.append(f"'posterior_output' = {posterior_output} (supported: {BAY_ZG}, BAY_ZG)")
-    nz_prior = _number_list(settings.get("NZ_PRIOR", "-1"))
-    if nz_prior and nz_prior[0] >= 0:
-        problems.append(f"'lephare.NZ_PRIOR' = {settings['NZ_PRIOR']!r} (the N(z) prior; supported: off, -1)")
     off("ZFIX", ("NO",))
     off("AUTO_ADAPT", ("NO",))
     off("INP_TYPE", ("M",))
@@ -94,6 +92,19 @@ def per_band(settings: dict[str, Any], key: str, default: str, n_bands: int) -> 
     raise ConfigError(f"'lephare.{key}' = {settings.get(key)!r}: one value, or one per band ({n_bands})")
 
 
+def prior_bands(settings: dict[str, Any], n_bands: int) -> tuple[int, int]:
+    """NZ_PRIOR's band and fallback band, counted from 0 as LePHARE shifts them (one number: the band twice);
+    (-2, -2), LePHARE's "off", when it is unset or -1."""
+    values = [int(v) for v in _number_list(settings.get("NZ_PRIOR", "-1"))] or [-1]
+    first, fallback = (values[0], values[1]) if len(values) == 2 else (values[0], values[0])
+    if first < 1:
+        return (-2, -2)
+    if not (1 <= first <= n_bands and 1 <= fallback <= n_bands):
+        raise ConfigError(f"'lephare.NZ_PRIOR' = {settings['NZ_PRIOR']!r}: the prior's band numbers must lie "
+                          f"between 1 and {n_bands}")
+    return (first - 1, fallback - 1)
+
+
 @dataclass(frozen=True)
 class FitSettings:
     """What the fit needs from LePHARE's configuration, as numbers."""
@@ -106,6 +117,7 @@ class FitSettings:
     reference_band: int  # MAG_REF - 1; -1 when the MAG_ABS rejection is off
     discrepant_threshold: float  # RM_DISCREPANT_BD
     interpolate_z: bool  # Z_INTERP
+    prior_bands: tuple[int, int] = (-2, -2)  # NZ_PRIOR's band and fallback, from 0; negative when the prior is off
 
     @classmethod
     def from_lephare(cls, settings: dict[str, Any], offsets: Any, n_bands: int) -> FitSettings:
@@ -120,7 +132,8 @@ class FitSettings:
                    galaxy_mag_abs=(galaxy[0], galaxy[1]) if len(galaxy) >= 2 else (0.0, 0.0),
                    qso_mag_abs=(qso[0], qso[1]) if len(qso) >= 2 else (0.0, 0.0), reference_band=reference,
                    discrepant_threshold=float(_number_list(settings.get("RM_DISCREPANT_BD", "1e9"))[0]),
-                   interpolate_z=str(settings.get("Z_INTERP", "NO")).strip().upper() == "YES")
+                   interpolate_z=str(settings.get("Z_INTERP", "NO")).strip().upper() == "YES",
+                   prior_bands=prior_bands(settings, n_bands))
 
     def rules(self, funz0: float) -> FitRules:
         """These settings as the kernels read them."""
@@ -128,7 +141,8 @@ class FitSettings:
         on = self.reference_band >= 0
         limits_on = np.array([on and bool(np.all(row < 0.0)) for row in limits], dtype=np.bool_)
         return FitRules(self.error_floor, self.error_factor, self.offsets, limits, limits_on, float(funz0),
-                        float(self.discrepant_threshold), bool(self.interpolate_z))
+                        float(self.discrepant_threshold), bool(self.interpolate_z),
+                        np.array(self.prior_bands, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -143,6 +157,7 @@ class Library:
     pdf_bin: np.ndarray  # each model's bin on the PDF grid
     pdf_grid: np.ndarray  # LePHARE's PDF axis
     funz0: float  # distance modulus LePHARE subtracts at z = 0
+    nuvk_class: np.ndarray  # each model's N(z)-prior type (read only when the prior is on; 3 otherwise)
 
     def fit_models(self, fit: FitSettings) -> FitModels:
         """The library as the kernels read it, with each model's MAG_ABS scale limits under ``fit``."""
@@ -150,7 +165,7 @@ class Library:
         guards = np.stack([low * (1.0 - LIMIT_MARGIN), low * (1.0 + LIMIT_MARGIN), high * (1.0 - LIMIT_MARGIN),
                            high * (1.0 + LIMIT_MARGIN)])
         return FitModels(self.fluxes_by_band, tuple(self.fluxes_by_band), self.kind, self.redshift,
-                         self.reference_mag_z0, low, high, guards, self.pdf_bin, self.pdf_grid)
+                         self.reference_mag_z0, low, high, guards, self.pdf_bin, self.pdf_grid, self.nuvk_class)
 
     def scale_limits(self, fit: FitSettings) -> tuple[np.ndarray, np.ndarray]:
         """Per model, the scales dm between which its MAG_ABS magnitude lies inside the limits (0 and inf when
@@ -168,7 +183,8 @@ class Library:
         return low, high
 
     @classmethod
-    def from_photoz(cls, lephare: Any, photz: Any, settings: dict[str, Any], reference_band: int) -> Library:
+    def from_photoz(cls, lephare: Any, photz: Any, settings: dict[str, Any], reference_band: int,
+                    with_prior: bool) -> Library:
         models = photz.fullLib  # each access rebuilds the list: fetch it once
         fluxes_by_band = np.ascontiguousarray(np.array(photz.flux, dtype=np.float64).T)
         kind = np.array([GALAXY if m.is_gal() else QSO if m.is_qso() else STAR for m in models], dtype=np.int64)
@@ -185,7 +201,11 @@ class Library:
         pdf_bin = np.clip(np.floor(redshift * (1.0 / step) + 0.5), 0, grid.size - 1).astype(np.int64)
         h0, om0, ol0 = _number_list(settings.get("COSMOLOGY", "70,0.3,0.7"))
         funz0 = float(lephare.cosmo(h0, om0, ol0).distMod(gridz[1] / 20.0))
-        return cls(fluxes_by_band, kind, redshift, reference, number, pdf_bin, grid, funz0)
+        if with_prior:
+            nuvk = nuvk_classes(np.array([m.luv for m in models]), np.array([m.lnir for m in models]))
+        else:
+            nuvk = np.full(len(models), 3, dtype=np.int64)
+        return cls(fluxes_by_band, kind, redshift, reference, number, pdf_bin, grid, funz0, nuvk.astype(np.int64))
 
 
 def interpolation_matrix(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
@@ -230,11 +250,12 @@ class NativeLephare(NativeEstimator):
 
         with _silenced_stdout():
             photz = lephare.PhotoZ(lephare.all_types_to_keymap(settings))
-        self.library = Library.from_photoz(lephare, photz, settings, self.fit.reference_band)
+        self.library = Library.from_photoz(lephare, photz, settings, self.fit.reference_band,
+                                           with_prior=self.fit.prior_bands[0] >= 0)
         self.models = self.library.fit_models(self.fit)
         self.rules = self.fit.rules(self.library.funz0)
-        self.tables = grid_tables(self.library.kind, self.library.pdf_bin, self.library.fluxes_by_band,
-                                  self.library.pdf_grid.size)
+        self.tables = None if self.fit.prior_bands[0] >= 0 else grid_tables(  # the N(z) prior: model by model
+            self.library.kind, self.library.pdf_bin, self.library.fluxes_by_band, self.library.pdf_grid.size)
         self.stars = np.flatnonzero(self.library.kind == STAR)
         self.to_run_grid = interpolation_matrix(self.library.pdf_grid, self.grid)
         self.library_loads = 1  # once per rank: the engine counts it

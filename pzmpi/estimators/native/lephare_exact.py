@@ -50,6 +50,7 @@ class FitModels(NamedTuple):
     limit_guards: np.ndarray  # (4, models): scale_low and scale_high times 1 -+ LIMIT_MARGIN, for vectorised tests
     pdf_bin: np.ndarray
     pdf_grid: np.ndarray
+    nuvk_class: np.ndarray  # each galaxy model's N(z)-prior type from its NUV-K colour (0 E/S0 .. 3 Irr)
 
 
 class FitRules(NamedTuple):
@@ -63,6 +64,7 @@ class FitRules(NamedTuple):
     funz0: float  # the distance modulus LePHARE subtracts at z = 0
     discrepant_threshold: float
     interpolate_z: bool
+    prior_bands: np.ndarray  # NZ_PRIOR's band and fallback band, from 0; (-2, -2) when the N(z) prior is off
 
 
 @numba.njit(cache=True, fastmath=False, error_model="python")
@@ -111,6 +113,51 @@ def outside_mag_abs(scale, m, models, rules):  # pragma: no cover - compiled
     return absolute <= rules.limits[t, 0] or absolute >= rules.limits[t, 1]
 
 
+# LePHARE's N(z) prior (onesource::nzprior, 1.0.0): per NUV-K type (E/S0, Sbc, Scd, Irr) zot, kt, alpt0, the
+# normalisation exp(gammln(1/alpt0 + 1)), and P(T|m)'s ft and ktf.
+PRIOR_ZOT = (0.45181, 0.16560, 0.21072, 0.20418)
+PRIOR_KT = (0.13677, 0.12983, 0.14008, 0.13773)
+PRIOR_ALPHA = (3.33078, 1.42815, 1.58310, 1.34500)
+PRIOR_NORMALISATION = (0.89744, 0.90868, 0.89747, 0.91760)
+PRIOR_FT = (0.43199, 0.07995, 0.31162, 0.21220)
+PRIOR_KTF = (0.47165, 0.30663, 0.12715, -0.34437)
+
+
+def nuvk_classes(luv: np.ndarray, lnir: np.ndarray) -> np.ndarray:
+    """LePHARE's N(z)-prior type of each model from its luminosities: NUV-K = -2.5 (luv - lnir) above 4.25 E/S0 (0),
+    in (3.19, 4.25) Sbc (1), in (1.9, 3.19) Scd (2), else Irr (3); the bounds themselves fall to Irr, as in LePHARE."""
+    nuvk = -2.5 * (luv - lnir)
+    return np.select([nuvk > 4.25, (nuvk > 3.19) & (nuvk < 4.25), (nuvk > 1.9) & (nuvk < 3.19)], [0, 1, 2], 3)
+
+
+@numba.njit(cache=True, fastmath=False, error_model="python")
+def prior_magnitude(flux, used, rules):  # pragma: no cover - compiled
+    """The object's magnitude in NZ_PRIOR's band (or its fallback) while it is fitted, as LePHARE's ``flux2mag``;
+    NaN when the prior is off or neither band is fitted (the prior then weighs 1)."""
+    for k in rules.prior_bands:
+        if k >= 0 and used[k]:
+            return -2.5 * _log10(flux[k]) - 48.6 + 0.0
+    return math.nan
+
+
+@numba.njit(cache=True, fastmath=False, error_model="numpy")
+def prior_weight(magnitude, redshift, nuvk_class):  # pragma: no cover - compiled
+    """``onesource::nzprior``: P(z | T, m) P(T | m) of a galaxy model, with LePHARE's operations in its order."""
+    if magnitude < 20.0:
+        return 0.0 if redshift > 1 else 1.0
+    if magnitude < 22.0 and redshift > 2:
+        return 0.0
+    alpha = PRIOR_ALPHA[nuvk_class]
+    zmax = PRIOR_ZOT[nuvk_class] + PRIOR_KT[nuvk_class] * (magnitude - 20)
+    pz = math.pow(redshift, alpha) * math.exp(-math.pow(redshift / zmax, alpha))
+    faint = magnitude - 20.0
+    total = (PRIOR_FT[0] * math.exp(-PRIOR_KTF[0] * faint) + PRIOR_FT[1] * math.exp(-PRIOR_KTF[1] * faint)
+             + PRIOR_FT[2] * math.exp(-PRIOR_KTF[2] * faint) + PRIOR_FT[3] * math.exp(-PRIOR_KTF[3] * faint))
+    share = PRIOR_FT[nuvk_class] * math.exp(-PRIOR_KTF[nuvk_class] * faint)
+    normalisation = math.pow(zmax, alpha + 1) / alpha * PRIOR_NORMALISATION[nuvk_class]
+    return pz / normalisation * share / total
+
+
 @numba.njit(cache=True, fastmath=False, error_model="python")
 def model_chi2(terms, m, models, rules):  # pragma: no cover - compiled
     """LePHARE's chi2 of one object (``terms``: ``band_terms``) against model ``m``, with its MAG_ABS rejection."""
@@ -129,10 +176,10 @@ def model_chi2(terms, m, models, rules):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, fastmath=False, error_model="python")
-def _block_chi2(terms, models, rules, start, stop, a, b, values):  # pragma: no cover - compiled
+def _block_chi2(terms, magnitude, models, rules, start, stop, a, b, values):  # pragma: no cover - compiled
     """``model_chi2`` of models ``[start, stop)`` into ``values[:stop - start]``, band by band over the models so
     that the compiler vectorises it (each model's sums still add bands 0, 1, ... in order from 0.0); ``a`` and ``b``
-    are scratch of the block's size."""
+    are scratch of the block's size; ``magnitude`` is ``prior_magnitude``'s."""
     n = stop - start
     n_bands = terms.shape[1]
     fluxes = models.fluxes
@@ -161,17 +208,22 @@ def _block_chi2(terms, models, rules, start, stop, a, b, values):  # pragma: no 
             side = limit_side(a[i], low[i], high[i])
             if side > 0 or (side == 0 and outside_mag_abs(a[i], start + i, models, rules)):
                 values[i] = HIGH_CHI2
+    if not math.isnan(magnitude):  # the N(z) prior, after the rejection (on a rejected model too), as LePHARE
+        redshift, nuvk_class = models.redshift[start:stop], models.nuvk_class[start:stop]
+        for i in range(n):
+            if kind[i] == GALAXY:
+                values[i] = values[i] - 2.0 * math.log(prior_weight(magnitude, redshift[i], nuvk_class[i]))
 
 
 @numba.njit(cache=True, fastmath=False, error_model="python")
-def _fit_models(terms, models, rules, chi2, chi_min, best_model):  # pragma: no cover - compiled
+def _fit_models(terms, magnitude, models, rules, chi2, chi_min, best_model):  # pragma: no cover - compiled
     """``onesource::fit`` for one object: every model's chi2, and each type's first minimum."""
     n_models = models.kind.size
     scratch_a = np.empty(MODEL_BLOCK)
     scratch_b = np.empty(MODEL_BLOCK)
     for start in range(0, n_models, MODEL_BLOCK):
         stop = min(start + MODEL_BLOCK, n_models)
-        _block_chi2(terms, models, rules, start, stop, scratch_a, scratch_b, chi2[start:stop])
+        _block_chi2(terms, magnitude, models, rules, start, stop, scratch_a, scratch_b, chi2[start:stop])
     for t in range(3):
         chi_min[t] = HIGH_CHI2
     kind = models.kind
@@ -272,7 +324,7 @@ def _drop_discrepant_bands(flux, error, used, terms, models, rules, chi2, chi_mi
     ``chi2`` ends as LePHARE leaves it (the last trial's when no removal helps)."""
     n_bands = flux.size
     band_terms(flux, error, used, terms)
-    _fit_models(terms, models, rules, chi2, chi_min, best_model)
+    _fit_models(terms, prior_magnitude(flux, used, rules), models, rules, chi2, chi_min, best_model)
     improved = min(chi_min[0], chi_min[1], chi_min[2])
     removed = 0
     while improved > rules.discrepant_threshold and removed < 2:
@@ -281,7 +333,7 @@ def _drop_discrepant_bands(flux, error, used, terms, models, rules, chi2, chi_mi
             if used[k]:
                 used[k] = False
                 band_terms(flux, error, used, terms)
-                _fit_models(terms, models, rules, chi2, chi_min, best_model)
+                _fit_models(terms, prior_magnitude(flux, used, rules), models, rules, chi2, chi_min, best_model)
                 trial = min(chi_min[0], chi_min[1], chi_min[2])
                 if improved > trial:
                     improved = trial
@@ -290,7 +342,7 @@ def _drop_discrepant_bands(flux, error, used, terms, models, rules, chi2, chi_mi
         if dropped >= 0:
             used[dropped] = False
             band_terms(flux, error, used, terms)
-            _fit_models(terms, models, rules, chi2, chi_min, best_model)
+            _fit_models(terms, prior_magnitude(flux, used, rules), models, rules, chi2, chi_min, best_model)
             removed += 1
         else:
             break
@@ -351,6 +403,7 @@ def fit_chunk_exactly(mags, errors, models, rules, pdfs, best, chi_min, best_mod
     error = np.empty((OBJECT_BLOCK, n_bands))
     used = np.zeros((OBJECT_BLOCK, n_bands), dtype=np.bool_)
     terms = np.empty((OBJECT_BLOCK, 4, n_bands))
+    magnitude = np.empty(OBJECT_BLOCK)
     minimum_chi2 = np.empty((OBJECT_BLOCK, 2, n_grid))
     chi2 = np.empty(n_models)
     scratch_a = np.empty(MODEL_BLOCK)
@@ -362,6 +415,7 @@ def fit_chunk_exactly(mags, errors, models, rules, pdfs, best, chi_min, best_mod
             o = first + b
             prepare_source(mags[o], errors[o], rules, flux[b], error[b], used[b])
             band_terms(flux[b], error[b], used[b], terms[b])
+            magnitude[b] = prior_magnitude(flux[b], used[b], rules)
             for t in range(3):
                 chi_min[o, t] = HIGH_CHI2
                 best_model[o, t] = -99
@@ -370,7 +424,7 @@ def fit_chunk_exactly(mags, errors, models, rules, pdfs, best, chi_min, best_mod
             for b in range(count):
                 o = first + b
                 values = block_chi2[b, start:stop]
-                _block_chi2(terms[b], models, rules, start, stop, scratch_a, scratch_b, values)
+                _block_chi2(terms[b], magnitude[b], models, rules, start, stop, scratch_a, scratch_b, values)
                 for i in range(start, stop):
                     value = values[i - start]
                     t = kind[i]
