@@ -10,22 +10,9 @@ Prints objects/s of both and their ratio, and pzmpi's parallel efficiency from
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-from common import COMMAND_TIMEOUT, environment, on_one_core, prepare, pzmpi_run, write_config
-
-
-def rail_reference(name: str, model: Path, work: Path) -> dict:
-    command = [sys.executable, str(Path(__file__).parent / "rail_estimate.py"), name, str(model),
-               str(work / "rail_input.hdf5"), str(work / f"rail_{name}.hdf5")]
-    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True,
-                            timeout=COMMAND_TIMEOUT)
-    if result.returncode != 0:
-        sys.exit(f"RAIL estimate failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from common import prepare, pzmpi_run, rail_estimate, write_config
 
 
 def main() -> None:
@@ -50,7 +37,7 @@ def main() -> None:
               f"{'ratio':>7}{'pzmpi RSS':>11}{'-n2 wall':>10}{'eff.run':>8}{'eff.wall':>9}")
     print(header)
     for name in args.estimators:
-        rail = rail_reference(name, models[name], work)
+        rail = rail_estimate(name, models[name], work / "rail_input.hdf5", work / f"rail_{name}.hdf5")
         one, profile_one = pzmpi_run(write_config(work / f"{name}-n1.toml", name, work, f"run-{name}-n1",
                                                          args.implementation), 1)
         assert profile_one["total_rows"] == rows, f"{work} holds {profile_one['total_rows']:,} rows, not {rows:,}"

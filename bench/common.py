@@ -96,6 +96,17 @@ def write_config(path: Path, name: str, work: Path, folder: str, implementation:
     return path
 
 
+def rail_estimate(name: str, model: Path, source: Path, output: Path) -> dict:
+    """RAIL's own estimate() of ``source`` on CPU 0 (bench/rail_estimate.py): its seconds and peak RSS."""
+    command = [sys.executable, str(Path(__file__).parent / "rail_estimate.py"), name, str(model), str(source),
+               str(output)]
+    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True,
+                            timeout=COMMAND_TIMEOUT)
+    if result.returncode != 0:
+        sys.exit(f"RAIL estimate failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def pzmpi_run(config: Path, ranks: int) -> tuple[float, dict]:
     """Wall seconds of ``mpiexec -n RANKS pzmpi run`` (start-up included) and its profile; one rank runs on CPU 0."""
     command = ["mpiexec", "-n", str(ranks), sys.executable, "-m", "pzmpi", "run", str(config)]

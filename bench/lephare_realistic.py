@@ -26,8 +26,6 @@ the floor, and how far pzmpi's values and PDFs are from RAIL's.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,7 +34,7 @@ import h5py
 import numpy as np
 import pyarrow.parquet as pq
 import qp
-from common import LEPHARE_DATA, environment, on_one_core, pzmpi_run, timed
+from common import LEPHARE_DATA, on_one_core, pzmpi_run, rail_estimate, timed
 
 from pzmpi.core.tomlconfig import dump_toml
 from pzmpi.datasets.dc2_sample import DC2_VALIDATION, make_sample, object_table, rail_sample_path, read_rail_table
@@ -100,14 +98,6 @@ def matrix_floor(models: int, objects: int, bands: int = 6, object_block: int = 
     return time.perf_counter() - start
 
 
-def rail_seconds(work: Path, source: str) -> float:
-    """RAIL's estimate() of one input file, on CPU 0, as bench/rail_estimate.py times it."""
-    command = [sys.executable, str(Path(__file__).parent / "rail_estimate.py"), "lephare", str(work / "lephare.pkl"),
-               str(work / source), str(work / source.replace("input", "output").replace("quarter", "output_quarter"))]
-    result = subprocess.run(on_one_core(command), env=environment(), capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])["seconds"]
-
-
 def differences(work: Path) -> tuple[list[str], float]:
     """RAIL's output keys that differ between RAIL's run and pzmpi's, and the largest |delta p| / max p."""
     with h5py.File(work / "run-native" / "index.hdf5") as index, h5py.File(work / "rail_output.hdf5") as reference:
@@ -145,8 +135,10 @@ def main() -> None:
     prepare(work, args.objects, args.library)
 
     rows, quarter = args.objects, args.objects // 4
-    rail_quarter = rail_seconds(work, "rail_quarter.hdf5")
-    rail_all = rail_seconds(work, "rail_input.hdf5")
+    model = work / "lephare.pkl"
+    rail_quarter = rail_estimate("lephare", model, work / "rail_quarter.hdf5",
+                                 work / "rail_output_quarter.hdf5")["seconds"]
+    rail_all = rail_estimate("lephare", model, work / "rail_input.hdf5", work / "rail_output.hdf5")["seconds"]
     rail_per_object = (rail_all - rail_quarter) / (rows - quarter)
     profile_quarter = pzmpi_run(configuration(work, "run-native-quarter", args.library, "catalog_quarter"), 1)[1]
     wall, profile = pzmpi_run(configuration(work, "run-native", args.library), 1)

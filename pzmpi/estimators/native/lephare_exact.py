@@ -159,15 +159,29 @@ def prior_weight(magnitude, redshift, nuvk_class):  # pragma: no cover - compile
 
 
 @numba.njit(cache=True, fastmath=False, error_model="python")
-def model_chi2(terms, m, models, rules):  # pragma: no cover - compiled
-    """LePHARE's chi2 of one object (``terms``: ``band_terms``) against model ``m``, with its MAG_ABS rejection."""
-    fluxes = models.fluxes
+def model_scale(terms, m, fluxes):  # pragma: no cover - compiled
+    """LePHARE's scale A/B of model ``m`` for one object (``terms``: ``band_terms``), its sums in LePHARE's order;
+    -999 when B <= 0, as LePHARE."""
     a = 0.0
     b = 0.0
     for k in range(terms.shape[1]):
         a += fluxes[k, m] * terms[3, k]
         b += (fluxes[k, m] * fluxes[k, m]) * terms[1, k]
-    scale = a / b if b > 0.0 else -999.0
+    return a / b if b > 0.0 else -999.0
+
+
+@numba.njit(cache=True, fastmath=False, error_model="python")
+def source_scratch(n_objects, n_bands):  # pragma: no cover - compiled
+    """The scratch of ``prepare_source`` and ``band_terms`` for a block of objects: flux, error, used, terms."""
+    return (np.empty((n_objects, n_bands)), np.empty((n_objects, n_bands)),
+            np.zeros((n_objects, n_bands), dtype=np.bool_), np.empty((n_objects, 4, n_bands)))
+
+
+@numba.njit(cache=True, fastmath=False, error_model="python")
+def model_chi2(terms, m, models, rules):  # pragma: no cover - compiled
+    """LePHARE's chi2 of one object (``terms``: ``band_terms``) against model ``m``, with its MAG_ABS rejection."""
+    fluxes = models.fluxes
+    scale = model_scale(terms, m, fluxes)
     chi2 = 0.0
     for k in range(terms.shape[1]):
         residual = terms[2, k] - (scale * fluxes[k, m]) * terms[0, k]
@@ -399,10 +413,7 @@ def fit_chunk_exactly(mags, errors, models, rules, pdfs, best, chi_min, best_mod
     kind = models.kind
     n_models = kind.size
     n_grid = models.pdf_grid.size
-    flux = np.empty((OBJECT_BLOCK, n_bands))
-    error = np.empty((OBJECT_BLOCK, n_bands))
-    used = np.zeros((OBJECT_BLOCK, n_bands), dtype=np.bool_)
-    terms = np.empty((OBJECT_BLOCK, 4, n_bands))
+    flux, error, used, terms = source_scratch(OBJECT_BLOCK, n_bands)
     magnitude = np.empty(OBJECT_BLOCK)
     minimum_chi2 = np.empty((OBJECT_BLOCK, 2, n_grid))
     chi2 = np.empty(n_models)

@@ -43,10 +43,12 @@ from pzmpi.estimators.native.lephare_exact import (
     band_terms,
     fit_object_exactly,
     model_chi2,
+    model_scale,
     normalise_pdf,
     outside_mag_abs,
     parabola_vertex,
     prepare_source,
+    source_scratch,
 )
 
 OBJECT_BLOCK = 32  # objects that share a block of rows while it is in cache
@@ -145,14 +147,8 @@ def _settle_near_limits(terms, models, rules, begin, rows, values, bin_minimum, 
     block_minimum[:] = bin_minimum
     for i in range(rows * n_grid):
         m = begin + i
-        if values[i] < math.inf:
-            a = 0.0
-            b = 0.0
-            for k in range(fluxes.shape[0]):
-                a += fluxes[k, m] * terms[3, k]
-                b += (fluxes[k, m] * fluxes[k, m]) * terms[1, k]
-            if b > 0.0 and outside_mag_abs(a / b, m, models, rules):
-                values[i] = math.inf
+        if values[i] < math.inf and outside_mag_abs(model_scale(terms, m, fluxes), m, models, rules):
+            values[i] = math.inf
         j = i % n_grid
         block_minimum[j] = min(block_minimum[j], values[i])
 
@@ -253,10 +249,7 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
     rows_per_block = max(1, BLOCK_MODELS // n_grid)
     values = np.empty(rows_per_block * n_grid)
     block_minimum = np.empty(n_grid)
-    flux = np.empty((OBJECT_BLOCK, n_bands))
-    error = np.empty((OBJECT_BLOCK, n_bands))
-    used = np.zeros((OBJECT_BLOCK, n_bands), dtype=np.bool_)
-    terms = np.empty((OBJECT_BLOCK, 4, n_bands))
+    flux, error, used, terms = source_scratch(OBJECT_BLOCK, n_bands)
     total = np.empty(OBJECT_BLOCK)
     bin_minimum = np.empty((OBJECT_BLOCK, 2, n_grid))
     chi2 = np.empty(models.kind.size)  # for an object fitted whole
