@@ -1,6 +1,6 @@
 """LePHARE on a realistic library: RAIL's estimate() against pzmpi's native fit, one core each, same objects.
 
-    python bench/lephare_realistic.py [--objects 2000] [--library full|minimal] [--work DIR]
+    python bench/lephare_realistic.py [--objects 2000] [--library full|minimal] [--prior] [--work DIR]
 
 The library (``pzmpi.datasets.lephare_libraries``): ``full`` is RAIL's default galaxy
 library cut at z = 3 (31 COSMOS templates, 4 extinction laws, 10 E(B-V) values, 5
@@ -17,6 +17,9 @@ realistic. ``pzmpi train`` builds it once (one core; kept in ``--work``, by defa
   "native"``: its busy time, and its ``estimate`` stage (the fit) per object;
 * the floor of a fit written as matrix products: (objects x bands) @ (bands x models) twice,
   in blocks of 256 objects and 2,048 models, numpy with one BLAS thread, on the library's size.
+
+``--prior`` runs both with LePHARE's N(z) prior (NZ_PRIOR = 4,5: the i band, z as fallback),
+in a work folder of its own (``lephare-LIBRARY-prior``: the model records the setting).
 
 Prints the times, the ratios (the whole command, and per object apart from the one-time
 library reading, which is what a DR11 rank of millions of objects sees), the fit against
@@ -43,8 +46,10 @@ from pzmpi.datasets.lephare_libraries import cosmos_library_params
 KEYS = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]  # RAIL's output_keys
 
 
-def configuration(work: Path, folder: str, library: str, catalog: str = "catalog") -> Path:
+def configuration(work: Path, folder: str, library: str, prior: bool, catalog: str = "catalog") -> Path:
     params = cosmos_library_params(LEPHARE_DATA, library)
+    if prior:
+        params["lephare.NZ_PRIOR"] = "4,5"
     sections = {
         "input": {"paths": str(work / catalog), "flux_column": "{band}_cModelFlux",
                   "flux_error_column": "{band}_cModelFluxErr"},
@@ -59,7 +64,7 @@ def configuration(work: Path, folder: str, library: str, catalog: str = "catalog
     return path
 
 
-def prepare(work: Path, objects: int, library: str) -> None:
+def prepare(work: Path, objects: int, library: str, prior: bool) -> None:
     """The objects as Object parquet and as RAIL HDF5 (all, and the first quarter); the library, built once."""
     work.mkdir(parents=True, exist_ok=True)
     if not (work / "training.parquet").is_file():
@@ -78,8 +83,8 @@ def prepare(work: Path, objects: int, library: str) -> None:
                     values = np.where(values == 99.0, np.float32(np.nan), values)
                 handle.create_dataset(f"photometry/{name}", data=values[:rows])
     if not (work / "lephare.pkl").is_file():
-        seconds = timed(on_one_core([sys.executable, "-m", "pzmpi", "train", str(configuration(work, "train",
-                                                                                                  library))]))
+        seconds = timed(on_one_core([sys.executable, "-m", "pzmpi", "train", str(configuration(work, "train", library,
+                                                                                                  prior))]))
         print(f"library built in {seconds:.0f} s (one core)", flush=True)
 
 
@@ -129,10 +134,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=2000)
     parser.add_argument("--library", choices=("full", "minimal"), default="full")
+    parser.add_argument("--prior", action="store_true", help="with the N(z) prior (NZ_PRIOR = 4,5)")
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    work = (args.work or Path(__file__).parent / "results" / f"lephare-{args.library}").resolve()
-    prepare(work, args.objects, args.library)
+    name = f"lephare-{args.library}" + ("-prior" if args.prior else "")
+    work = (args.work or Path(__file__).parent / "results" / name).resolve()
+    prepare(work, args.objects, args.library, args.prior)
 
     rows, quarter = args.objects, args.objects // 4
     model = work / "lephare.pkl"
@@ -140,15 +147,17 @@ def main() -> None:
                                  work / "rail_output_quarter.hdf5")["seconds"]
     rail_all = rail_estimate("lephare", model, work / "rail_input.hdf5", work / "rail_output.hdf5")["seconds"]
     rail_per_object = (rail_all - rail_quarter) / (rows - quarter)
-    profile_quarter = pzmpi_run(configuration(work, "run-native-quarter", args.library, "catalog_quarter"), 1)[1]
-    wall, profile = pzmpi_run(configuration(work, "run-native", args.library), 1)
+    profile_quarter = pzmpi_run(configuration(work, "run-native-quarter", args.library, args.prior,
+                                              "catalog_quarter"), 1)[1]
+    wall, profile = pzmpi_run(configuration(work, "run-native", args.library, args.prior), 1)
     pzmpi_per_object = (per_chunk_seconds(profile) - per_chunk_seconds(profile_quarter)) / (rows - quarter)
     fit = profile["stages"]["estimate"]["max"]
     busy = profile["total_rows"] / profile["per_rank"][0]["objects_per_second"]
     differing, worst = differences(work)
     size = library_size(work)
     floor = matrix_floor(size, rows)
-    print(f"{rows:,} objects; library of {size:,} models; one core each")
+    print(f"{rows:,} objects; library of {size:,} models; one core each"
+          + ("; the N(z) prior on (NZ_PRIOR = 4,5)" if args.prior else ""))
     print(f"RAIL estimate():      {rail_all:8.1f} s ({quarter:,} objects: {rail_quarter:.1f} s); per object apart from "
           f"its library reads {rail_per_object * 1e3:.2f} ms")
     stages = profile["stages"]

@@ -10,6 +10,8 @@ binary is needed.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -71,10 +73,11 @@ def synthetic_objects(rng: np.random.Generator, library: Library, n: int) -> tup
     return mags, errors
 
 
-def settings(interpolate_z: bool, bright: float, faint: float, threshold: float = THRESHOLD) -> FitSettings:
+def settings(interpolate_z: bool, bright: float, faint: float, threshold: float = THRESHOLD,
+             prior_bands: tuple[int, int] = (-2, -2)) -> FitSettings:
     return FitSettings(error_floor=np.full(BANDS, 0.02), error_factor=np.full(BANDS, 1.5), offsets=np.zeros(BANDS),
                        galaxy_mag_abs=(bright, faint), qso_mag_abs=(bright - 4.0, faint), reference_band=2,
-                       discrepant_threshold=threshold, interpolate_z=interpolate_z)
+                       discrepant_threshold=threshold, interpolate_z=interpolate_z, prior_bands=prior_bands)
 
 
 def scales(library: Library, mags: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -92,7 +95,7 @@ def fit_both(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.nd
     pdfs, best = np.empty((n, GRID.size)), np.empty((n, 2))
     chi_min, best_model = np.empty((n, 3)), np.empty((n, 3), dtype=np.int64)
     if gridded:
-        tables = grid_tables(library.kind, library.pdf_bin, library.fluxes_by_band, GRID.size)
+        tables = grid_tables(models, with_prior=fit.prior_bands[0] >= 0)
         stars = np.flatnonzero(library.kind == STAR)
         fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, chi_min, best_model)
     else:
@@ -170,14 +173,82 @@ def test_the_gridded_fit_is_the_same_whatever_the_chunk(case):
 
 def test_only_a_library_on_the_grid_is_fitted_as_tables(case):
     library = case[0]
-    tables = grid_tables(library.kind, library.pdf_bin, library.fluxes_by_band, GRID.size)
+    fit = settings(True, -25.0, -10.0)
+
+    def tables_of(changed: Library, with_prior: bool = False):
+        return grid_tables(changed.fit_models(fit), with_prior)
+
+    tables = tables_of(library)
     assert tables.first_model.tolist() == [QSO_ROWS * GRID.size, 0] and tables.rows.tolist() == [GALAXY_ROWS, QSO_ROWS]
     first_galaxy = QSO_ROWS * GRID.size
     np.testing.assert_array_equal(tables.by_bin[3, 2], library.fluxes_by_band[:, first_galaxy + 2 * GRID.size + 3])
     np.testing.assert_array_equal(tables.by_bin[0, GALAXY_ROWS + 1], library.fluxes_by_band[:, GRID.size])
     short = library.pdf_bin.copy()
     short[first_galaxy + 5] = 6  # a template with a redshift missing (as an age limit makes it)
-    assert grid_tables(library.kind, short, library.fluxes_by_band, GRID.size) is None
+    assert tables_of(dataclasses.replace(library, pdf_bin=short)) is None
     mixed = library.kind.copy()
     mixed[[first_galaxy - 1, first_galaxy]] = mixed[[first_galaxy, first_galaxy - 1]]
-    assert grid_tables(mixed, library.pdf_bin, library.fluxes_by_band, GRID.size) is None
+    assert tables_of(dataclasses.replace(library, kind=mixed)) is None
+    # with the N(z) prior, each row of one NUV-K type and each bin's galaxies at one redshift
+    typed = prior_library(library)
+    assert tables_of(typed).row_prior.tolist() == [4] * (GALAXY_ROWS + QSO_ROWS)  # the prior off: no type read
+    with_prior = tables_of(typed, with_prior=True)
+    assert with_prior.row_prior.tolist() == [*typed.nuvk_class[first_galaxy::GRID.size][:GALAXY_ROWS], *[4] * QSO_ROWS]
+    np.testing.assert_array_equal(with_prior.bin_redshift, GRID)
+    two_types = typed.nuvk_class.copy()
+    two_types[first_galaxy + 7] = (two_types[first_galaxy + 7] + 1) % 4
+    assert tables_of(dataclasses.replace(typed, nuvk_class=two_types)) is not None
+    assert tables_of(dataclasses.replace(typed, nuvk_class=two_types), with_prior=True) is None
+    shifted = typed.redshift.copy()
+    shifted[first_galaxy + GRID.size + 4] += 1e-6
+    assert tables_of(dataclasses.replace(typed, redshift=shifted), with_prior=True) is None
+
+
+def prior_library(library: Library) -> Library:
+    """``library`` with each galaxy row of one NUV-K type, all four types present."""
+    first_galaxy = QSO_ROWS * GRID.size
+    types = np.full(library.kind.size, 3)
+    types[first_galaxy:first_galaxy + GALAXY_ROWS * GRID.size] = np.repeat(np.arange(GALAXY_ROWS) % 4, GRID.size)
+    return dataclasses.replace(library, nuvk_class=types)
+
+
+REJECTED_BIN = 12  # with the prior: the bin whose galaxies MAG_ABS rejects for every object
+
+
+def test_the_gridded_fit_adds_the_n_z_prior_as_lephare(case):
+    """NZ_PRIOR on band 3 (band 4 as fallback): the same values and PDFs as LePHARE's arithmetic, for objects
+    brighter than 20 and 22 (the prior's cuts), faint ones, ones with neither band (a weight of 1), and ones whose
+    best bin lies beside a bin where every galaxy is rejected (there LePHARE's minimum is 1e9 less the prior)."""
+    library, mags, errors, bright, faint, _ = case
+    library = prior_library(library)
+    first_galaxy = QSO_ROWS * GRID.size
+    in_bin = np.zeros(library.kind.size, dtype=bool)
+    in_bin[first_galaxy + REJECTED_BIN:first_galaxy + GALAXY_ROWS * GRID.size:GRID.size] = True
+    reference = library.reference_mag_z0.copy()
+    reference[in_bin] = 200.0  # far fainter than any MAG_ABS limit allows
+    library = dataclasses.replace(library, reference_mag_z0=reference)
+    mags, errors = mags.copy(), errors.copy()
+    rng = np.random.default_rng(5)
+    beside = rng.integers(0, GALAXY_ROWS, 8) * GRID.size + REJECTED_BIN + np.r_[[-1, 1] * 4]
+    flux = library.fluxes_by_band[:, first_galaxy + beside].T * 10.0 ** rng.uniform(0.5, 1.5, (8, 1))
+    mags[40:48], errors[40:48] = -2.5 * np.log10(flux) - 48.6, 0.03  # fitted best beside the rejected bin
+    mags[48:52, 3], errors[48:52, 3] = np.nan, np.nan  # the fallback band
+    mags[52:56, 3:5], errors[52:56, 3:5] = np.nan, np.nan  # neither band
+    for interpolate_z in (True, False):
+        fit = settings(interpolate_z, bright, faint, prior_bands=(3, 4))
+        mine = fit_both(library, fit, mags, errors, gridded=True)
+        exact = fit_both(library, fit, mags, errors, gridded=False)
+        for name, got, expected in zip(("best", "chi_min", "best_model"), mine[1:], exact[1:]):
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        peak = exact[0].max(axis=1, keepdims=True)
+        assert (np.abs(mine[0] - exact[0]) / peak).max() <= 2e-9
+    without = fit_both(library, settings(True, bright, faint), mags, errors, gridded=True)
+    band = np.where(np.isnan(mags[:, 3]), mags[:, 4], mags[:, 3])
+    band[DISCREPANT] = np.nan  # its band 3 is dropped as discrepant: the prior reads band 4
+    assert (band < 20).any() and ((band > 20) & (band < 22)).any() and (band > 22).any()
+    assert np.all(exact[1][band < 20, GALAXY] <= 1.0)  # no galaxy above z = 1 brighter than 20
+    assert np.all(exact[1][band < 22, GALAXY] <= 2.0)
+    assert (exact[1][:, GALAXY] != without[1][:, GALAXY]).any()  # the prior moved some Z_BEST
+    np.testing.assert_array_equal(exact[2][52:56], without[2][52:56])  # neither band: no prior
+    beside_bins = library.pdf_bin[exact[3][40:48, GALAXY]]
+    assert np.isin(beside_bins, [REJECTED_BIN - 1, REJECTED_BIN + 1]).sum() >= 4

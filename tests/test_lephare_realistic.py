@@ -79,3 +79,44 @@ def test_native_lephare_gives_rails_values_and_pdfs_on_a_realistic_library(reali
         np.testing.assert_array_equal(mine.extras[name], exact.extras[name], err_msg=name)
     peak = exact.pdfs[~unfit].max(axis=1, keepdims=True)
     assert (np.abs(mine.pdfs[~unfit] - exact.pdfs[~unfit]) / peak).max() <= 2e-9
+
+
+def test_the_n_z_prior_on_a_realistic_library_gives_rails_values_and_pdfs(realistic, tmp_path, monkeypatch):
+    """NZ_PRIOR (i band, z as fallback) in the gridded kernel against RAIL's own code (``lephare.process`` through
+    pzmpi's RAIL adapter) with the same prior, on 300 objects, a fifth of them made brighter than 20 or 22."""
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))
+    import pzmpi.estimators.native.common as native_common
+    import pzmpi.estimators.rail_adapter as rail_adapter
+    from pzmpi.estimators.config import load_config
+    from pzmpi.estimators.native.lephare import NativeLephare
+
+    opened = rail_adapter.open_rail_stage
+
+    def with_prior(settings):
+        stage = opened(settings)
+        stage.lephare_config["NZ_PRIOR"] = "4,5"
+        return stage
+
+    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
+    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+    folder, estimator = realistic
+    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
+                                      estimator=estimator, output={"folder": "run", "estimator_columns": KEYS}))
+    with h5py.File(folder / "rail_input.hdf5") as handle:
+        columns = {name: values[:300] for name, values in handle["photometry"].items() if name.startswith("mag_")}
+    for band in "ugrizy":
+        columns[f"mag_{band}_lsst"][:30] -= 5.0
+        columns[f"mag_{band}_lsst"][30:60] -= 2.5
+    native = NativeLephare(config)
+    assert native.tables is not None and len(set(native.tables.row_prior[:native.tables.rows[GALAXY]])) == 4
+    native.compile()
+    mine = native.estimate(columns)
+    theirs = rail_adapter.RailEstimator(config).estimate(columns)
+    for name in KEYS:
+        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
+                                      err_msg=name)
+    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
+    assert fitted.sum() > 250
+    peak = theirs.pdfs[fitted].max(axis=1, keepdims=True)
+    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= 2e-9
+    assert (mine.extras["Z_BEST"][:30] <= 1.0 + 0.01).all()  # brighter than i = 20: no galaxy above z = 1

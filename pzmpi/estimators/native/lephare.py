@@ -254,8 +254,7 @@ class NativeLephare(NativeEstimator):
                                            with_prior=self.fit.prior_bands[0] >= 0)
         self.models = self.library.fit_models(self.fit)
         self.rules = self.fit.rules(self.library.funz0)
-        self.tables = None if self.fit.prior_bands[0] >= 0 else grid_tables(  # the N(z) prior: model by model
-            self.library.kind, self.library.pdf_bin, self.library.fluxes_by_band, self.library.pdf_grid.size)
+        self.tables = grid_tables(self.models, with_prior=self.fit.prior_bands[0] >= 0)
         self.stars = np.flatnonzero(self.library.kind == STAR)
         self.to_run_grid = interpolation_matrix(self.library.pdf_grid, self.grid)
         self.library_loads = 1  # once per rank: the engine counts it
@@ -263,7 +262,7 @@ class NativeLephare(NativeEstimator):
         log.info("LePHARE library: %s models (%s galaxy, %s QSO, %s star), PDF grid of %d points, %s",
                  f"{kinds.sum():,}", f"{kinds[GALAXY]:,}", f"{kinds[QSO]:,}", f"{kinds[STAR]:,}",
                  self.library.pdf_grid.size, "fitted as tables on the grid" if self.tables is not None
-                 else "not on the grid: fitted model by model")
+                 else "not as tables on the grid (see lephare_gridded.grid_tables): fitted model by model")
         filters = self.library.fluxes_by_band.shape[0]
         if filters != len(self.bands):
             raise ConfigError(f"'estimator.model': its LePHARE library has {filters} filters for {len(self.bands)} "

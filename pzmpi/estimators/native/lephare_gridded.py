@@ -21,9 +21,14 @@ whose analytic chi2 lies within twice the tolerance of a minimum that decides a 
 each type's minimum (CHI_BEST, CHI_QSO, MOD_BEST), and the first bin that reaches it with
 its two neighbours (the parabola of Z_BEST and ZQ_BEST). These are thus LePHARE's own
 numbers, and the PDF is LePHARE's to 2e-9 of its peak. Stars, outside the tables,
-are fitted exactly, and an object whose best chi2 exceeds RM_DISCREPANT_BD is fitted
-whole by ``lephare_exact``. Nothing in an object's numbers depends on another object,
+are fitted exactly, and an object whose best chi2 exceeds RM_DISCREPANT_BD, or whose
+galaxies all lie near LePHARE's 1e9 sentinel of a rejected model, is fitted whole by
+``lephare_exact``. Nothing in an object's numbers depends on another object,
 so chunks and ranks cannot change them.
+
+The N(z) prior adds -2 ln P(z | T, m) P(T | m) to each galaxy model. Every model of a
+row has one NUV-K type and every galaxy model of a bin one redshift, so per object the
+prior is a table of 4 types x the grid, subtracted row by row like the chi2 themselves.
 """
 
 from __future__ import annotations
@@ -37,9 +42,11 @@ import numpy as np
 from pzmpi.estimators.native.lephare_exact import (
     GALAXY,
     HIGH_CHI2,
+    NEGLIGIBLE_CHI2,
     NO_REDSHIFT,
     QSO,
     STAR,
+    FitModels,
     band_terms,
     fit_object_exactly,
     model_chi2,
@@ -48,6 +55,8 @@ from pzmpi.estimators.native.lephare_exact import (
     outside_mag_abs,
     parabola_vertex,
     prepare_source,
+    prior_magnitude,
+    prior_weight,
     source_scratch,
 )
 
@@ -57,6 +66,9 @@ PDF_CUTOFF = 70.0  # models this far above their bin's best add under e^-35 of i
 CHI2_TOLERANCE = 1e-13  # |analytic chi2 - LePHARE's| <= CHI2_TOLERANCE (S + 1); the rounding bound is 1.2e-14 S
 
 
+NO_PRIOR_ROW = 4  # the row of the per-object prior table that holds zeros: QSO rows, or the prior off
+
+
 class GridTables(NamedTuple):
     """The galaxy and QSO models as tables on the PDF grid (rows GALAXY and QSO of the per-kind arrays)."""
 
@@ -64,12 +76,16 @@ class GridTables(NamedTuple):
     rows: np.ndarray
     row_offset: np.ndarray  # the table's first row in ``by_bin``
     by_bin: np.ndarray  # (bins, rows of both tables, bands): the fluxes again, a bin's models contiguous
+    row_prior: np.ndarray  # (rows of both tables,): each row's N(z)-prior type, NO_PRIOR_ROW for QSO or no prior
+    bin_redshift: np.ndarray  # (bins,): the galaxy models' redshift in each bin, where the prior is evaluated
 
 
-def grid_tables(kind: np.ndarray, pdf_bin: np.ndarray, fluxes: np.ndarray, n_grid: int) -> GridTables | None:
+def grid_tables(models: FitModels, with_prior: bool) -> GridTables | None:
     """The galaxy and QSO models as tables when each kind's models are contiguous rows, every row one template at
     each grid redshift in turn (as LePHARE builds a library on its grid), and every flux finite and not negative;
-    None when they are not (a library with an age limit per redshift, another grid)."""
+    with the N(z) prior, also every row of one NUV-K type and every bin's galaxies at one redshift. None when they
+    are not (a library with an age limit per redshift, another grid)."""
+    kind, pdf_bin, fluxes, n_grid = models.kind, models.pdf_bin, models.fluxes, models.pdf_grid.size
     if not np.all(np.isfinite(fluxes) & (fluxes >= 0.0)):  # the analytic chi2's rounding bound needs them
         return None
     first, rows = np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
@@ -82,12 +98,39 @@ def grid_tables(kind: np.ndarray, pdf_bin: np.ndarray, fluxes: np.ndarray, n_gri
                 or not np.array_equal(pdf_bin[index], np.tile(np.arange(n_grid), count))):
             return None
         first[t], rows[t] = index[0], count
+    galaxies = slice(first[GALAXY], first[GALAXY] + rows[GALAXY] * n_grid)
+    types = models.nuvk_class[galaxies].reshape(rows[GALAXY], n_grid)
+    redshifts = models.redshift[galaxies].reshape(rows[GALAXY], n_grid)
+    bin_redshift = redshifts[0].copy() if rows[GALAXY] else models.pdf_grid.copy()
+    if with_prior and not (np.all(types == types[:, :1]) and np.all(redshifts == bin_redshift)):
+        return None
+    row_prior = np.full(int(rows.sum()), NO_PRIOR_ROW, dtype=np.int64)
+    if with_prior:
+        row_prior[:rows[GALAXY]] = types[:, 0]
     offset = np.array([0, rows[GALAXY]], dtype=np.int64)
     by_bin = np.empty((n_grid, int(rows.sum()), fluxes.shape[0]))
     for t in (GALAXY, QSO):
         table = fluxes[:, first[t]:first[t] + rows[t] * n_grid].reshape(fluxes.shape[0], rows[t], n_grid)
         by_bin[:, offset[t]:offset[t] + rows[t], :] = table.transpose(2, 1, 0)
-    return GridTables(first, rows, offset, by_bin)
+    return GridTables(first, rows, offset, by_bin, row_prior, bin_redshift)
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath=False)
+def _prior_table(magnitude, bin_redshift, table):  # pragma: no cover - compiled
+    """The N(z) prior of one object as ``lephare_exact`` subtracts it, 2 ln P(z | T, m) P(T | m), per type (rows
+    0 to 3) and bin; zeros where it does not apply (row ``NO_PRIOR_ROW``, or every row when ``magnitude`` is NaN).
+    Returns the largest finite |value|, which widens the tolerance of the decisions."""
+    table[:, :] = 0.0
+    largest = 0.0
+    if math.isnan(magnitude):
+        return largest
+    for c in range(NO_PRIOR_ROW):
+        for j in range(bin_redshift.size):
+            value = 2.0 * math.log(prior_weight(magnitude, bin_redshift[j], c))
+            table[c, j] = value
+            if abs(value) < math.inf:
+                largest = max(largest, abs(value))
+    return largest
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
@@ -103,12 +146,13 @@ def _half_exp(d):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="always")
-def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_minimum):  # pragma: no cover
+def _table_chi2(terms, total, models, begin, rows, limits_on, prior, prior_rows, values,
+                block_minimum):  # pragma: no cover - compiled
     """The analytic chi2 of ``rows`` table rows from model ``begin`` into ``values``, +inf where the scale is clearly
-    outside the MAG_ABS limits (the PDF sums then need no test to leave it out), each bin's smallest into
-    ``block_minimum``; returns how many scales lie within ``LIMIT_MARGIN`` of a limit (left to
-    ``_settle_near_limits``). Indices are unsigned, so that numba adds no negative-index handling and the loop
-    over a row vectorises."""
+    outside the MAG_ABS limits (the PDF sums then need no test to leave it out), less each row's N(z) prior (the
+    row ``prior_rows[r]`` of the object's ``prior`` table), each bin's smallest into ``block_minimum``; returns how
+    many scales lie within ``LIMIT_MARGIN`` of a limit (left to ``_settle_near_limits``). Indices are unsigned, so
+    that numba adds no negative-index handling and the loop over a row vectorises."""
     flux_rows = models.flux_rows
     low_minus, low_plus, high_minus, high_plus = (models.limit_guards[0], models.limit_guards[1],
                                                   models.limit_guards[2], models.limit_guards[3])
@@ -117,6 +161,7 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_mini
     for r in range(rows):
         row_start = np.uint64(begin + r * n_grid)
         row_values = values[r * n_grid:(r + 1) * n_grid]
+        row_prior = prior[prior_rows[r]]
         for j in range(n_grid):
             m = row_start + np.uint64(j)
             a = 0.0
@@ -133,6 +178,7 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, values, block_mini
                 inside = (not positive) | ((scale > low_plus[m]) & (scale < high_minus[m]))
                 chi2 = math.inf if rejected else chi2
                 near_limit += (not rejected) & (not inside)
+            chi2 = chi2 - row_prior[j]
             row_values[j] = chi2
             block_minimum[j] = chi2 if chi2 < block_minimum[j] else block_minimum[j]
     return near_limit
@@ -174,12 +220,13 @@ def _add_to_pdf(values, rows, bin_minimum, block_minimum, pdf):  # pragma: no co
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
-def _column_minimum(terms, total, models, rules, tables, t, j, bound):  # pragma: no cover - compiled
+def _column_minimum(terms, total, models, rules, tables, prior, t, j, bound):  # pragma: no cover - compiled
     """LePHARE's smallest chi2 in bin ``j`` of kind ``t``'s table and its first model, from the models whose
-    analytic chi2 is at most ``bound`` (read bin-major, ``tables.by_bin``); (1e9, -99) for a bin without an
-    accepted model."""
+    analytic chi2 (less the object's ``prior``) is at most ``bound`` (read bin-major, ``tables.by_bin``); (1e9, -99)
+    for a bin without a model under 1e9. A rejected model counts as LePHARE counts it, 1e9 less its prior."""
     n_grid = models.pdf_grid.size
-    column = tables.by_bin[j, tables.row_offset[t]:tables.row_offset[t] + tables.rows[t]]
+    offset = tables.row_offset[t]
+    column = tables.by_bin[j, offset:offset + tables.rows[t]]
     value = HIGH_CHI2
     model = -99
     for r in range(column.shape[0]):
@@ -188,10 +235,11 @@ def _column_minimum(terms, total, models, rules, tables, t, j, bound):  # pragma
         for k in range(column.shape[1]):
             a += column[r, k] * terms[3, k]
             b += (column[r, k] * column[r, k]) * terms[1, k]
-        analytic = total - a * (a / b) if b > 0.0 else total
-        if analytic <= bound:
+        penalty = prior[tables.row_prior[offset + r], j]
+        analytic = (total - a * (a / b) if b > 0.0 else total) - penalty
+        if analytic <= bound or HIGH_CHI2 - penalty <= bound:
             m = tables.first_model[t] + r * n_grid + j
-            exact = model_chi2(terms, m, models, rules)
+            exact = model_chi2(terms, m, models, rules) - penalty
             if exact < value:
                 value = exact
                 model = m
@@ -199,10 +247,11 @@ def _column_minimum(terms, total, models, rules, tables, t, j, bound):  # pragma
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
-def _table_decision(terms, total, models, rules, tables, t, bin_minimum):  # pragma: no cover - compiled
+def _table_decision(terms, total, models, rules, tables, prior, spread, t, bin_minimum):  # pragma: no cover
     """Kind ``t``'s LePHARE minimum chi2, its first model and its redshift (Z_BEST or ZQ_BEST), from the bins'
-    analytic minima; (1e9, -99, -99.9) when no model of the kind is accepted."""
-    margin = 2.0 * CHI2_TOLERANCE * (total + 1.0)
+    analytic minima; (1e9, -99, -99.9) when no model of the kind is accepted. ``spread`` is the largest |value|
+    of the object's ``prior`` table, which rounds with the chi2."""
+    margin = 2.0 * CHI2_TOLERANCE * (total + spread + 1.0)
     lowest = math.inf
     for j in range(bin_minimum.size):
         lowest = min(lowest, bin_minimum[j])
@@ -211,7 +260,7 @@ def _table_decision(terms, total, models, rules, tables, t, bin_minimum):  # pra
         return value, model, NO_REDSHIFT
     for j in range(bin_minimum.size):
         if bin_minimum[j] <= lowest + margin:
-            column_value, column_model = _column_minimum(terms, total, models, rules, tables, t, j,
+            column_value, column_model = _column_minimum(terms, total, models, rules, tables, prior, t, j,
                                                          bin_minimum[j] + margin)
             if column_value < value:
                 value, model, first_bin = column_value, column_model, j
@@ -224,9 +273,9 @@ def _table_decision(terms, total, models, rules, tables, t, bin_minimum):  # pra
         return value, model, models.redshift[model]
     if first_bin == 0 or first_bin == grid.size - 1:
         return value, model, grid[first_bin]
-    before = _column_minimum(terms, total, models, rules, tables, t, first_bin - 1,
+    before = _column_minimum(terms, total, models, rules, tables, prior, t, first_bin - 1,
                              bin_minimum[first_bin - 1] + margin)[0]
-    after = _column_minimum(terms, total, models, rules, tables, t, first_bin + 1,
+    after = _column_minimum(terms, total, models, rules, tables, prior, t, first_bin + 1,
                             bin_minimum[first_bin + 1] + margin)[0]
     return value, model, parabola_vertex(grid, first_bin, before, value, after)
 
@@ -254,6 +303,8 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
     bin_minimum = np.empty((OBJECT_BLOCK, 2, n_grid))
     chi2 = np.empty(models.kind.size)  # for an object fitted whole
     minimum_chi2 = np.empty((2, n_grid))
+    prior = np.empty((OBJECT_BLOCK, NO_PRIOR_ROW + 1, n_grid))
+    spread = np.empty(OBJECT_BLOCK)
     for first in range(0, n_objects, OBJECT_BLOCK):
         count = min(OBJECT_BLOCK, n_objects - first)
         for o in range(count):
@@ -262,25 +313,35 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
             total[o] = 0.0
             for k in range(n_bands):
                 total[o] += terms[o, 2, k] * terms[o, 2, k]
+            spread[o] = _prior_table(prior_magnitude(flux[o], used[o], rules), tables.bin_redshift, prior[o])
             bin_minimum[o, :, :] = math.inf
             pdfs[first + o, :] = 0.0
         for t in (GALAXY, QSO):
             for top in range(0, tables.rows[t], rows_per_block):
                 rows = min(tables.rows[t], top + rows_per_block) - top
                 begin = tables.first_model[t] + top * n_grid
+                prior_rows = tables.row_prior[tables.row_offset[t] + top:tables.row_offset[t] + top + rows]
                 for o in range(count):
                     minimum = bin_minimum[o, t]
                     block_minimum[:] = minimum
-                    if _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t], values, block_minimum):
+                    if _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t], prior[o], prior_rows,
+                                   values, block_minimum):
                         _settle_near_limits(terms[o], models, rules, begin, rows, values, minimum, block_minimum)
                     if t == GALAXY:
                         _add_to_pdf(values, rows, minimum, block_minimum, pdfs[first + o])
                     minimum[:] = block_minimum
         for o in range(count):
             i = first + o
+            # near LePHARE's 1e9 sentinel its rejected models (1e9 less their prior) and its cut of models at 1e9
+            # can decide: such an object (no galaxy accepted, or none fitting) is fitted whole
+            if bin_minimum[o, GALAXY].min() >= HIGH_CHI2 - NEGLIGIBLE_CHI2 - spread[o]:
+                best_model[i, :] = -99  # as fit_chunk_exactly starts an object
+                fit_object_exactly(flux[o], error[o], used[o], terms[o], models, rules, chi2, minimum_chi2, pdfs[i],
+                                   chi_min[i], best_model[i], best[i])
+                continue
             for t in (GALAXY, QSO):
-                chi_min[i, t], best_model[i, t], best[i, t] = _table_decision(terms[o], total[o], models, rules,
-                                                                              tables, t, bin_minimum[o, t])
+                chi_min[i, t], best_model[i, t], best[i, t] = _table_decision(
+                    terms[o], total[o], models, rules, tables, prior[o], spread[o], t, bin_minimum[o, t])
             chi_min[i, STAR], best_model[i, STAR] = HIGH_CHI2, -99
             for m in stars:
                 value = model_chi2(terms[o], m, models, rules)
