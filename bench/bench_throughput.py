@@ -4,7 +4,13 @@ Prints objects/s of both and their ratio, and pzmpi's parallel efficiency from
 -n 1 to -n 2.  Usage (from the repository, after bin/setup-env):
 
     python bench/bench_throughput.py [--replicas 10] [--estimators flexzboost bpz] [--implementation native]
-                                     [--work bench/results/throughput]
+                                     [--lephare-library small|minimal|full] [--work bench/results/throughput]
+
+LePHARE's library is by default the small one of the bundled configuration. ``--lephare-library
+minimal`` or ``full`` measures native LePHARE on a realistic library instead (issue 16's
+targets), through ``lephare_realistic.measure``: RAIL and ``pzmpi run`` on 2,000 DC2 objects
+each, per object apart from the library reading, with the floor of the two matrix products
+printed beside the fit.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from common import prepare, pzmpi_run, rail_estimate, write_config
+from lephare_realistic import measure as measure_lephare_on_a_realistic_library
 
 
 def main() -> None:
@@ -22,8 +29,22 @@ def main() -> None:
     parser.add_argument("--estimators", nargs="+", default=["flexzboost", "bpz"])
     parser.add_argument("--implementation", choices=("native", "rail"), default="native",
                         help="pzmpi's estimator.implementation (native where it has one)")
+    parser.add_argument("--lephare-library", choices=("small", "minimal", "full"), default="small",
+                        help="LePHARE's library: the bundled configuration's, or a realistic one (lephare_realistic)")
     parser.add_argument("--work", type=Path, default=Path("bench/results/throughput"))
     args = parser.parse_args()
+    realistic = args.lephare_library != "small" and "lephare" in args.estimators
+    if realistic:
+        args.estimators = [name for name in args.estimators if name != "lephare"]
+    if args.estimators:
+        throughput_table(args)
+    if realistic:
+        print(f"\nlephare, native, on the realistic library '{args.lephare_library}':", flush=True)
+        measure_lephare_on_a_realistic_library(2000, args.lephare_library, prior=False)
+
+
+def throughput_table(args: argparse.Namespace) -> None:
+    """RAIL against pzmpi on the replicated sample, one row per estimator."""
     work = args.work.resolve()
     work = work.with_name(f"{work.name}-x{args.replicas}-f{args.files}")  # a sample of its own per size
     models = prepare(work, args.replicas, args.files, args.estimators)

@@ -137,19 +137,23 @@ def main() -> None:
     parser.add_argument("--prior", action="store_true", help="with the N(z) prior (NZ_PRIOR = 4,5)")
     parser.add_argument("--work", type=Path)
     args = parser.parse_args()
-    name = f"lephare-{args.library}" + ("-prior" if args.prior else "")
-    work = (args.work or Path(__file__).parent / "results" / name).resolve()
-    prepare(work, args.objects, args.library, args.prior)
+    measure(args.objects, args.library, args.prior, args.work)
 
-    rows, quarter = args.objects, args.objects // 4
+
+def measure(objects: int, library: str, prior: bool, work: Path | None = None) -> None:
+    """Build the library once, run RAIL and pzmpi on ``objects`` objects, and print the comparison."""
+    name = f"lephare-{library}" + ("-prior" if prior else "")
+    work = (work or Path(__file__).parent / "results" / name).resolve()
+    prepare(work, objects, library, prior)
+
+    rows, quarter = objects, objects // 4
     model = work / "lephare.pkl"
     rail_quarter = rail_estimate("lephare", model, work / "rail_quarter.hdf5",
                                  work / "rail_output_quarter.hdf5")["seconds"]
     rail_all = rail_estimate("lephare", model, work / "rail_input.hdf5", work / "rail_output.hdf5")["seconds"]
     rail_per_object = (rail_all - rail_quarter) / (rows - quarter)
-    profile_quarter = pzmpi_run(configuration(work, "run-native-quarter", args.library, args.prior,
-                                              "catalog_quarter"), 1)[1]
-    wall, profile = pzmpi_run(configuration(work, "run-native", args.library, args.prior), 1)
+    profile_quarter = pzmpi_run(configuration(work, "run-native-quarter", library, prior, "catalog_quarter"), 1)[1]
+    wall, profile = pzmpi_run(configuration(work, "run-native", library, prior), 1)
     pzmpi_per_object = (per_chunk_seconds(profile) - per_chunk_seconds(profile_quarter)) / (rows - quarter)
     fit = profile["stages"]["estimate"]["max"]
     busy = profile["total_rows"] / profile["per_rank"][0]["objects_per_second"]
@@ -157,7 +161,7 @@ def main() -> None:
     size = library_size(work)
     floor = matrix_floor(size, rows)
     print(f"{rows:,} objects; library of {size:,} models; one core each"
-          + ("; the N(z) prior on (NZ_PRIOR = 4,5)" if args.prior else ""))
+          + ("; the N(z) prior on (NZ_PRIOR = 4,5)" if prior else ""))
     print(f"RAIL estimate():      {rail_all:8.1f} s ({quarter:,} objects: {rail_quarter:.1f} s); per object apart from "
           f"its library reads {rail_per_object * 1e3:.2f} ms")
     stages = profile["stages"]

@@ -37,45 +37,13 @@ from pzmpi.estimators.interface import ChunkEstimator
 from pzmpi.estimators.point_estimates import compile_kernel, point_estimates
 from pzmpi.io.catalog import iter_chunks, list_input_files
 from pzmpi.io.pieces import PieceWriter, is_complete, write_run_index
+from pzmpi.io.run_folder import RunPaths
 from pzmpi.photometry.magnitudes import compile_kernels
 
 EXIT_OK = 0
 EXIT_SOME_INPUTS_FAILED = 3
 
 log = logging.getLogger("pzmpi")
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    root: Path
-
-    @property
-    def pieces(self) -> Path:
-        return self.root / "pieces"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def plan(self) -> Path:
-        return self.root / "plan.json"
-
-    @property
-    def profile(self) -> Path:
-        return self.root / "profile.json"
-
-    @property
-    def index(self) -> Path:
-        return self.root / "index.hdf5"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.hdf5"
-
-    @property
-    def run_record(self) -> Path:
-        return self.root / "run.json"
 
 
 def run(config: Config, comm: mpi.Comm, command: str = "") -> int:
@@ -136,13 +104,13 @@ def _run(config: Config, comm: mpi.Comm, command: str, stop: StopSignal) -> int:
     failures: list[dict[str, str]] = []
     totals = Totals(layout) if layout is not None else None
     stopped_by = None
+    context = RankContext(config, paths, estimator, attrs, layout, timer, progress, stop, heartbeat)
     try:
         for piece in plan.pieces_of(rank):
             stop.check()
             heartbeat.beat(piece=piece.output_name)
             with timer.piece(piece.output_name):
-                outcome = _process_piece(piece, config, paths, estimator, attrs, layout, timer, progress, stop,
-                                         heartbeat)
+                outcome = _process_piece(piece, context)
                 if isinstance(outcome, Summary):
                     with timer.stage("summary"):
                         totals.add(outcome)
@@ -248,16 +216,32 @@ def _load_estimator(config: Config) -> tuple[ChunkEstimator | None, str | None]:
                      f"{type(error).__name__}: {error}"
 
 
-def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: ChunkEstimator,
-                   attrs: dict[str, Any], layout: Layout | None, timer: StageTimer,
-                   progress: mpi.ProgressChannel, stop: StopSignal,
-                   heartbeat: Heartbeat) -> Summary | dict[str, str] | None:
+@dataclass(frozen=True)
+class RankContext:
+    """What a rank processes each of its pieces with: the run's settings and folder, the estimator, the pieces'
+    provenance attributes, the summary's layout (None without summaries), and the rank's timer, progress channel,
+    stop signal and heartbeat."""
+
+    config: Config
+    paths: RunPaths
+    estimator: ChunkEstimator
+    attrs: dict[str, Any]
+    layout: Layout | None
+    timer: StageTimer
+    progress: mpi.ProgressChannel
+    stop: StopSignal
+    heartbeat: Heartbeat
+
+
+def _process_piece(piece: Piece, context: RankContext) -> Summary | dict[str, str] | None:
     """Read, clean, estimate and write one piece: its summary (when kept), or a failure record for a bad input.
 
     A finished piece with the same identity (and, when summaries are kept, a
     readable summary) is skipped, and its summary read back from its file.
     """
-    final = paths.pieces / piece.output_name
+    config, estimator, layout, timer = context.config, context.estimator, context.layout, context.timer
+    progress, heartbeat, attrs = context.progress, context.heartbeat, context.attrs
+    final = context.paths.pieces / piece.output_name
     identity = {"result_key": attrs["result_key"], "input_file": piece.path, "input_size": piece.input_size,
                 "row_start": piece.row_start, "row_stop": piece.row_stop}
     if config.output.resume and is_complete(final, identity):
@@ -300,7 +284,7 @@ def _process_piece(piece: Piece, config: Config, paths: RunPaths, estimator: Chu
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
                 heartbeat.beat(len(chunk))
-                stop.check()  # raises out of the writer, which deletes its unfinished file
+                context.stop.check()  # raises out of the writer, which deletes its unfinished file
             with timer.stage("write"):
                 if summary is not None:
                     summary.write(writer.group("summary"))

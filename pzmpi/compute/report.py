@@ -34,7 +34,7 @@ from pzmpi.core.release import release_of_manifest, skinny_manifest_of
 from pzmpi.core.reports import escape, finite_or_none, image, page, table, value, write_report
 from pzmpi.estimators.config import Config, load_run_config
 from pzmpi.estimators.model_info import describe_model
-from pzmpi.io.run_folder import finished_pieces
+from pzmpi.io.run_folder import RunPaths, finished_pieces
 
 FORMAT = 1
 TOMOGRAPHY_TABLE = "tomography.parquet"
@@ -362,7 +362,7 @@ def _sky_figure(sky: dict[str, Any]) -> Any:
 def write_results(run_dir: Path, folder: Path | None = None) -> tuple[Path, Path]:
     """Build the report of ``run_dir`` and write ``results.json`` and ``results.html`` (in RUN_DIR/report)."""
     document = build_results(run_dir)
-    profile_path = run_dir / "profile.json"
+    profile_path = RunPaths(run_dir).profile
     profile = json.loads(profile_path.read_text()) if profile_path.is_file() else None
     return write_report(folder or run_dir / "report", "results", document, render_results_html(document, profile))
 

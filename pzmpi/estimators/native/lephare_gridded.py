@@ -150,9 +150,10 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, prior, prior_rows,
                 block_minimum):  # pragma: no cover - compiled
     """The analytic chi2 of ``rows`` table rows from model ``begin`` into ``values``, +inf where the scale is clearly
     outside the MAG_ABS limits (the PDF sums then need no test to leave it out), less each row's N(z) prior (the
-    row ``prior_rows[r]`` of the object's ``prior`` table), each bin's smallest into ``block_minimum``; returns how
-    many scales lie within ``LIMIT_MARGIN`` of a limit (left to ``_settle_near_limits``). Indices are unsigned, so
-    that numba adds no negative-index handling and the loop over a row vectorises."""
+    row ``prior_rows[r]`` of the object's ``prior`` table; ``prior`` None for an object without one: numba then
+    compiles the loop without the subtraction), each bin's smallest into ``block_minimum``; returns how many scales
+    lie within ``LIMIT_MARGIN`` of a limit (left to ``_settle_near_limits``). Indices are unsigned, so that numba
+    adds no negative-index handling and the loop over a row vectorises."""
     flux_rows = models.flux_rows
     low_minus, low_plus, high_minus, high_plus = (models.limit_guards[0], models.limit_guards[1],
                                                   models.limit_guards[2], models.limit_guards[3])
@@ -161,7 +162,10 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, prior, prior_rows,
     for r in range(rows):
         row_start = np.uint64(begin + r * n_grid)
         row_values = values[r * n_grid:(r + 1) * n_grid]
-        row_prior = prior[prior_rows[r]]
+        if prior is not None:
+            row_prior = prior[prior_rows[r]]
+        else:
+            row_prior = row_values  # unread: the loop below is compiled without the prior
         for j in range(n_grid):
             m = row_start + np.uint64(j)
             a = 0.0
@@ -178,7 +182,8 @@ def _table_chi2(terms, total, models, begin, rows, limits_on, prior, prior_rows,
                 inside = (not positive) | ((scale > low_plus[m]) & (scale < high_minus[m]))
                 chi2 = math.inf if rejected else chi2
                 near_limit += (not rejected) & (not inside)
-            chi2 = chi2 - row_prior[j]
+            if prior is not None:
+                chi2 = chi2 - row_prior[j]
             row_values[j] = chi2
             block_minimum[j] = chi2 if chi2 < block_minimum[j] else block_minimum[j]
     return near_limit
@@ -305,6 +310,7 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
     minimum_chi2 = np.empty((2, n_grid))
     prior = np.empty((OBJECT_BLOCK, NO_PRIOR_ROW + 1, n_grid))
     spread = np.empty(OBJECT_BLOCK)
+    weighed = np.zeros(OBJECT_BLOCK, dtype=np.bool_)  # the object has a prior (NZ_PRIOR on, and its band fitted)
     for first in range(0, n_objects, OBJECT_BLOCK):
         count = min(OBJECT_BLOCK, n_objects - first)
         for o in range(count):
@@ -313,7 +319,9 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
             total[o] = 0.0
             for k in range(n_bands):
                 total[o] += terms[o, 2, k] * terms[o, 2, k]
-            spread[o] = _prior_table(prior_magnitude(flux[o], used[o], rules), tables.bin_redshift, prior[o])
+            magnitude = prior_magnitude(flux[o], used[o], rules)
+            weighed[o] = not math.isnan(magnitude)
+            spread[o] = _prior_table(magnitude, tables.bin_redshift, prior[o])
             bin_minimum[o, :, :] = math.inf
             pdfs[first + o, :] = 0.0
         for t in (GALAXY, QSO):
@@ -324,8 +332,13 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
                 for o in range(count):
                     minimum = bin_minimum[o, t]
                     block_minimum[:] = minimum
-                    if _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t], prior[o], prior_rows,
-                                   values, block_minimum):
+                    if weighed[o]:
+                        near_limit = _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t],
+                                                 prior[o], prior_rows, values, block_minimum)
+                    else:  # no prior for this object: the loop without it
+                        near_limit = _table_chi2(terms[o], total[o], models, begin, rows, rules.limits_on[t], None,
+                                                 None, values, block_minimum)
+                    if near_limit:
                         _settle_near_limits(terms[o], models, rules, begin, rows, values, minimum, block_minimum)
                     if t == GALAXY:
                         _add_to_pdf(values, rows, minimum, block_minimum, pdfs[first + o])
