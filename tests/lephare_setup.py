@@ -36,3 +36,34 @@ def train_library(folder: Path, sample: Path, params: dict[str, str], nzbins: in
     result = run_pzmpi(["train", str(config)], timeout=1800)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
     return estimator
+
+
+def with_nz_prior(monkeypatch: pytest.MonkeyPatch, value: str = "4,5") -> None:
+    """Every RAIL LePHARE stage opened from now on (by pzmpi's RAIL adapter and by the native estimator) runs with
+    LePHARE's N(z) prior, ``NZ_PRIOR = value``, as if the model had been trained with it."""
+    import pzmpi.estimators.native.common as native_common
+    import pzmpi.estimators.rail_adapter as rail_adapter
+
+    opened = rail_adapter.open_rail_stage
+
+    def with_prior(settings):
+        stage = opened(settings)
+        stage.lephare_config["NZ_PRIOR"] = value
+        return stage
+
+    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
+    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+
+
+def assert_same_as_rail(mine, theirs, keys: list[str], tolerance: float) -> np.ndarray:
+    """Two ``Estimate``s of the same objects, pzmpi's and RAIL's: every value of ``keys`` equal, the same objects
+    left unfitted (NaN PDFs), and each fitted PDF within ``tolerance`` of its peak. Returns which were fitted."""
+    for name in keys:
+        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
+                                      err_msg=name)
+    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
+    np.testing.assert_array_equal(~np.isnan(mine.pdfs).any(axis=1), fitted)
+    peak = np.abs(theirs.pdfs[fitted]).max(axis=1, keepdims=True)
+    worst = (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max()
+    assert worst <= tolerance, f"max |delta p| / max p = {worst:.2e}"
+    return fitted

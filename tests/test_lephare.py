@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 from conftest import object_input, run_pzmpi, write_config
-from lephare_setup import DATA, train_library
+from lephare_setup import DATA, assert_same_as_rail, train_library, with_nz_prior
 from report_check import assert_metrics_are_qps, qp_reference
 
 from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
@@ -152,17 +152,11 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
     native.compile()
     mine = native.estimate(columns)
     theirs = RailEstimator(config).estimate(columns)
-    for name in keys:
-        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
-                                      err_msg=name)
-    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
-    np.testing.assert_array_equal(~np.isnan(mine.pdfs).any(axis=1), fitted)
+    assert_same_as_rail(mine, theirs, keys, 1e-12 if kernel == "exact" else 2e-9)
     crafted = {name: i for i, name in enumerate(CRAFTED)}
     assert mine.extras["CHI_BEST"][crafted["nothing usable"]] == 0.0  # every model fits nothing: chi2 0, a flat PDF
     assert mine.extras["CHI_BEST"][crafted["one discrepant band"]] < 500.0  # LePHARE dropped the r band at 17
     assert mine.extras["CHI_BEST"][crafted["non-detection at the limit"]] == 1e9  # 99 +- 1 as a detection: no fit
-    peak = np.abs(theirs.pdfs[fitted]).max(axis=1, keepdims=True)
-    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= (1e-12 if kernel == "exact" else 2e-9)
 
 
 @pytest.mark.parametrize("kernel", ["gridded", "exact"])
@@ -170,7 +164,6 @@ def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypat
     """NZ_PRIOR (i band, z as fallback) on both sides: both kernels give LePHARE's numbers for faint objects, bright
     ones (the prior's cuts at i = 20 and 22) and ones without the i band."""
     monkeypatch.setenv("LEPHAREDIR", str(DATA))
-    import pzmpi.estimators.native.common as native_common
     import pzmpi.estimators.rail_adapter as rail_adapter
     from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
@@ -191,15 +184,7 @@ def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypat
         columns[name][60:70] = np.nan  # neither: the prior weighs 1
     without = NativeLephare(config).estimate(columns)
 
-    opened = rail_adapter.open_rail_stage
-
-    def with_prior(settings):
-        stage = opened(settings)
-        stage.lephare_config["NZ_PRIOR"] = "4,5"
-        return stage
-
-    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
-    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+    with_nz_prior(monkeypatch)
     native = NativeLephare(config)
     assert native.fit.prior_bands == (3, 4)
     assert native.tables is not None and len(set(native.tables.row_prior[:native.tables.rows[0]])) >= 3  # types
@@ -207,12 +192,7 @@ def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypat
         native.tables = None
     mine = native.estimate(columns)
     theirs = rail_adapter.RailEstimator(config).estimate(columns)
-    for name in keys:
-        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
-                                      err_msg=name)
-    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
-    peak = theirs.pdfs[fitted].max(axis=1, keepdims=True)
-    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= (1e-12 if kernel == "exact" else 2e-9)
+    assert_same_as_rail(mine, theirs, keys, 1e-12 if kernel == "exact" else 2e-9)
     moved = mine.extras["Z_BEST"] != without.extras["Z_BEST"]
     assert moved[70:].any()  # the prior changed some faint objects' Z_BEST
     assert (mine.extras["Z_BEST"][:20] <= 1.0 + 0.1).all()  # no bright galaxy above z = 1 (a grid step of slack)

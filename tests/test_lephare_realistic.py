@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 from conftest import object_input, write_config
-from lephare_setup import DATA, train_library
+from lephare_setup import DATA, assert_same_as_rail, train_library, with_nz_prior
 
 from pzmpi.datasets.lephare_libraries import LIBRARIES, cosmos_library_params
 from pzmpi.estimators.native.lephare_exact import GALAXY
@@ -85,20 +85,11 @@ def test_the_n_z_prior_on_a_realistic_library_gives_rails_values_and_pdfs(realis
     """NZ_PRIOR (i band, z as fallback) in the gridded kernel against RAIL's own code (``lephare.process`` through
     pzmpi's RAIL adapter) with the same prior, on 300 objects, a fifth of them made brighter than 20 or 22."""
     monkeypatch.setenv("LEPHAREDIR", str(DATA))
-    import pzmpi.estimators.native.common as native_common
     import pzmpi.estimators.rail_adapter as rail_adapter
     from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
 
-    opened = rail_adapter.open_rail_stage
-
-    def with_prior(settings):
-        stage = opened(settings)
-        stage.lephare_config["NZ_PRIOR"] = "4,5"
-        return stage
-
-    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
-    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+    with_nz_prior(monkeypatch)
     folder, estimator = realistic
     config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
                                       estimator=estimator, output={"folder": "run", "estimator_columns": KEYS}))
@@ -112,11 +103,5 @@ def test_the_n_z_prior_on_a_realistic_library_gives_rails_values_and_pdfs(realis
     native.compile()
     mine = native.estimate(columns)
     theirs = rail_adapter.RailEstimator(config).estimate(columns)
-    for name in KEYS:
-        np.testing.assert_array_equal(mine.extras[name], np.asarray(theirs.extras[name], dtype=mine.extras[name].dtype),
-                                      err_msg=name)
-    fitted = ~np.isnan(theirs.pdfs).any(axis=1)
-    assert fitted.sum() > 250
-    peak = theirs.pdfs[fitted].max(axis=1, keepdims=True)
-    assert (np.abs(mine.pdfs[fitted] - theirs.pdfs[fitted]) / peak).max() <= 2e-9
+    assert assert_same_as_rail(mine, theirs, KEYS, 2e-9).sum() > 250
     assert (mine.extras["Z_BEST"][:30] <= 1.0 + 0.01).all()  # brighter than i = 20: no galaxy above z = 1
