@@ -212,36 +212,51 @@ def prior_library(library: Library) -> Library:
     return dataclasses.replace(library, nuvk_class=types)
 
 
-REJECTED_BIN = 12  # with the prior: the bin whose galaxies MAG_ABS rejects for every object
+REJECTED_BIN = 12  # the bin whose galaxies MAG_ABS rejects for every object
+
+
+def edge_case(case) -> tuple[Library, np.ndarray, np.ndarray]:
+    """``case``'s library with each galaxy row of one NUV-K type and every galaxy of ``REJECTED_BIN`` rejected, and
+    its objects with some made to fit best beside that bin (40-47), at the grid's first and last bins (56-59), with
+    the NZ_PRIOR band missing (48-51, band 3) or both its bands missing (52-55, bands 3 and 4), and some made bright
+    (20-23)."""
+    library, mags, errors = prior_library(case[0]), case[1].copy(), case[2].copy()
+    first_galaxy = QSO_ROWS * GRID.size
+    reference = library.reference_mag_z0.copy()
+    reference[first_galaxy + REJECTED_BIN:first_galaxy + GALAXY_ROWS * GRID.size:GRID.size] = 200.0  # too faint
+    library = dataclasses.replace(library, reference_mag_z0=reference)
+    rng = np.random.default_rng(5)
+    rows = rng.integers(0, GALAXY_ROWS, 12) * GRID.size
+    chosen = first_galaxy + rows + np.r_[np.tile([REJECTED_BIN - 1, REJECTED_BIN + 1], 4), 0, 0, GRID.size - 1,
+                                         GRID.size - 1]
+    flux = library.fluxes_by_band[:, chosen].T * 10.0 ** rng.uniform(0.5, 1.5, (12, 1))
+    made = np.r_[40:48, 56:60]
+    mags[made], errors[made] = -2.5 * np.log10(flux) - 48.6, 0.03
+    mags[48:52, 3], errors[48:52, 3] = np.nan, np.nan
+    mags[52:56, 3:5], errors[52:56, 3:5] = np.nan, np.nan
+    mags[20:24] -= 4.5  # bright: under the prior's cut at 20
+    return library, mags, errors
+
+
+def assert_kernels_agree(library: Library, fit: FitSettings, mags: np.ndarray, errors: np.ndarray) -> tuple:
+    """The gridded fit equals the exact one: values to the bit, PDFs to 2e-9 of their peak; returns the exact fit."""
+    mine = fit_both(library, fit, mags, errors, gridded=True)
+    exact = fit_both(library, fit, mags, errors, gridded=False)
+    for name, got, expected in zip(("best", "chi_min", "best_model"), mine[1:], exact[1:]):
+        np.testing.assert_array_equal(got, expected, err_msg=name)
+    peak = exact[0].max(axis=1, keepdims=True)
+    assert (np.abs(mine[0] - exact[0]) / peak).max() <= 2e-9
+    return exact
 
 
 def test_the_gridded_fit_adds_the_n_z_prior_as_lephare(case):
     """NZ_PRIOR on band 3 (band 4 as fallback): the same values and PDFs as LePHARE's arithmetic, for objects
     brighter than 20 and 22 (the prior's cuts), faint ones, ones with neither band (a weight of 1), and ones whose
     best bin lies beside a bin where every galaxy is rejected (there LePHARE's minimum is 1e9 less the prior)."""
-    library, mags, errors, bright, faint, _ = case
-    library = prior_library(library)
-    first_galaxy = QSO_ROWS * GRID.size
-    in_bin = np.zeros(library.kind.size, dtype=bool)
-    in_bin[first_galaxy + REJECTED_BIN:first_galaxy + GALAXY_ROWS * GRID.size:GRID.size] = True
-    reference = library.reference_mag_z0.copy()
-    reference[in_bin] = 200.0  # far fainter than any MAG_ABS limit allows
-    library = dataclasses.replace(library, reference_mag_z0=reference)
-    mags, errors = mags.copy(), errors.copy()
-    rng = np.random.default_rng(5)
-    beside = rng.integers(0, GALAXY_ROWS, 8) * GRID.size + REJECTED_BIN + np.r_[[-1, 1] * 4]
-    flux = library.fluxes_by_band[:, first_galaxy + beside].T * 10.0 ** rng.uniform(0.5, 1.5, (8, 1))
-    mags[40:48], errors[40:48] = -2.5 * np.log10(flux) - 48.6, 0.03  # fitted best beside the rejected bin
-    mags[48:52, 3], errors[48:52, 3] = np.nan, np.nan  # the fallback band
-    mags[52:56, 3:5], errors[52:56, 3:5] = np.nan, np.nan  # neither band
+    library, mags, errors = edge_case(case)
+    bright, faint = case[3], case[4]
     for interpolate_z in (True, False):
-        fit = settings(interpolate_z, bright, faint, prior_bands=(3, 4))
-        mine = fit_both(library, fit, mags, errors, gridded=True)
-        exact = fit_both(library, fit, mags, errors, gridded=False)
-        for name, got, expected in zip(("best", "chi_min", "best_model"), mine[1:], exact[1:]):
-            np.testing.assert_array_equal(got, expected, err_msg=name)
-        peak = exact[0].max(axis=1, keepdims=True)
-        assert (np.abs(mine[0] - exact[0]) / peak).max() <= 2e-9
+        exact = assert_kernels_agree(library, settings(interpolate_z, bright, faint, prior_bands=(3, 4)), mags, errors)
     without = fit_both(library, settings(True, bright, faint), mags, errors, gridded=True)
     band = np.where(np.isnan(mags[:, 3]), mags[:, 4], mags[:, 3])
     band[DISCREPANT] = np.nan  # its band 3 is dropped as discrepant: the prior reads band 4
@@ -252,3 +267,31 @@ def test_the_gridded_fit_adds_the_n_z_prior_as_lephare(case):
     np.testing.assert_array_equal(exact[2][52:56], without[2][52:56])  # neither band: no prior
     beside_bins = library.pdf_bin[exact[3][40:48, GALAXY]]
     assert np.isin(beside_bins, [REJECTED_BIN - 1, REJECTED_BIN + 1]).sum() >= 4
+
+
+def without_quasars(library: Library) -> Library:
+    """``library`` without its QSO table."""
+    kept = library.kind != QSO
+    return dataclasses.replace(
+        library, fluxes_by_band=np.ascontiguousarray(library.fluxes_by_band[:, kept]), kind=library.kind[kept],
+        redshift=library.redshift[kept], reference_mag_z0=library.reference_mag_z0[kept],
+        number=library.number[kept], pdf_bin=library.pdf_bin[kept], nuvk_class=library.nuvk_class[kept])
+
+
+def test_the_gridded_fit_at_the_librarys_edges(case):
+    """Without the prior: a bin whose galaxies are all rejected beside objects' best bins, best fits at the grid's
+    first and last bins (where Z_BEST takes the grid point, not a parabola), and a library without QSO models."""
+    library, mags, errors = edge_case(case)
+    bright, faint = case[3], case[4]
+    for interpolate_z in (True, False):
+        exact = assert_kernels_agree(library, settings(interpolate_z, bright, faint), mags, errors)
+        if interpolate_z:
+            edge = np.isin(library.pdf_bin[exact[3][:, GALAXY]], [0, GRID.size - 1])
+            assert edge.sum() >= 2 and np.all(np.isin(exact[1][edge, GALAXY], GRID[[0, -1]]))
+        beside_bins = library.pdf_bin[exact[3][40:48, GALAXY]]
+        assert np.isin(beside_bins, [REJECTED_BIN - 1, REJECTED_BIN + 1]).sum() >= 4
+    galaxies_only = without_quasars(library)
+    tables = grid_tables(galaxies_only.fit_models(settings(True, bright, faint)), with_prior=False)
+    assert tables.rows.tolist() == [GALAXY_ROWS, 0]
+    exact = assert_kernels_agree(galaxies_only, settings(True, bright, faint), mags, errors)
+    assert np.all(exact[2][:, QSO] == 1e9) and np.all(exact[3][:, QSO] == -99) and np.all(exact[1][:, QSO] == -99.9)
