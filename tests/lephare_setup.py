@@ -38,21 +38,21 @@ def train_library(folder: Path, sample: Path, params: dict[str, str], nzbins: in
     return estimator
 
 
-def with_nz_prior(monkeypatch: pytest.MonkeyPatch, value: str = "4,5") -> None:
+def with_lephare_settings(monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> None:
     """Every RAIL LePHARE stage opened from now on (by pzmpi's RAIL adapter and by the native estimator) runs with
-    LePHARE's N(z) prior, ``NZ_PRIOR = value``, as if the model had been trained with it."""
+    these LePHARE ``settings`` over its model's, as if the model had been trained with them."""
     import pzmpi.estimators.native.common as native_common
     import pzmpi.estimators.rail_adapter as rail_adapter
 
     opened = rail_adapter.open_rail_stage
 
-    def with_prior(settings):
-        stage = opened(settings)
-        stage.lephare_config["NZ_PRIOR"] = value
+    def with_settings(stage_settings):
+        stage = opened(stage_settings)
+        stage.lephare_config.update(settings)
         return stage
 
-    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_prior)
-    monkeypatch.setattr(native_common, "open_rail_stage", with_prior)
+    monkeypatch.setattr(rail_adapter, "open_rail_stage", with_settings)
+    monkeypatch.setattr(native_common, "open_rail_stage", with_settings)
 
 
 def assert_same_as_rail(mine, theirs, keys: list[str], tolerance: float) -> np.ndarray:

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 from conftest import object_input, run_pzmpi, write_config
-from lephare_setup import DATA, assert_same_as_rail, train_library, with_nz_prior
+from lephare_setup import DATA, assert_same_as_rail, train_library, with_lephare_settings
 from report_check import assert_metrics_are_qps, qp_reference
 
 from pzmpi.datasets.dc2_sample import DC2_VALIDATION, rail_sample_path, read_rail_table
@@ -160,6 +160,41 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
 
 
 @pytest.mark.parametrize("kernel", ["gridded", "exact"])
+def test_other_settings_give_lephares_numbers(lephare_setup, tmp_path, monkeypatch, kernel):
+    """Settings away from RAIL's defaults on both sides (an error floor per band, another error factor, narrower
+    MAG_ABS limits on another reference band, a lower discrepant-band threshold, no Z_INTERP): the same numbers."""
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))
+    import pzmpi.estimators.rail_adapter as rail_adapter
+    from pzmpi.estimators.config import load_config
+    from pzmpi.estimators.native.lephare import NativeLephare
+
+    settings = {"ERR_SCALE": "0.01,0.03,0.02,0.02,0.05,0.04", "ERR_FACTOR": "1.2", "MAG_ABS": "-22,-14",
+                "MAG_ABS_QSO": "-28,-16", "MAG_REF": "4", "RM_DISCREPANT_BD": "60", "Z_INTERP": "NO"}
+    with_lephare_settings(monkeypatch, settings)
+    folder, estimator = lephare_setup
+    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]
+    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
+                                      estimator=estimator, output={"folder": "run", "estimator_columns": keys}))
+    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    columns = {name: np.asarray(values[:300], dtype=np.float32) for name, values in sample.items()
+               if name.startswith("mag_")}
+    columns["mag_g_lsst"][:30] -= 3.0  # a discrepant band
+    native = NativeLephare(config)
+    assert native.fit.error_floor.tolist() == [0.01, 0.03, 0.02, 0.02, 0.05, 0.04]
+    assert native.fit.reference_band == 3 and native.fit.galaxy_mag_abs == (-22.0, -14.0)
+    assert native.fit.discrepant_threshold == 60.0 and not native.fit.interpolate_z
+    if kernel == "exact":
+        native.tables = None
+    mine = native.estimate(columns)
+    theirs = rail_adapter.RailEstimator(config).estimate(columns)
+    assert_same_as_rail(mine, theirs, keys, 1e-12 if kernel == "exact" else 2e-9)
+    monkeypatch.undo()  # the model's own settings, RAIL's defaults: the changed ones made a difference
+    monkeypatch.setenv("LEPHAREDIR", str(DATA))
+    default = NativeLephare(config).estimate(columns)
+    assert (mine.extras["CHI_BEST"] != default.extras["CHI_BEST"]).mean() > 0.5
+
+
+@pytest.mark.parametrize("kernel", ["gridded", "exact"])
 def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypatch, kernel):
     """NZ_PRIOR (i band, z as fallback) on both sides: both kernels give LePHARE's numbers for faint objects, bright
     ones (the prior's cuts at i = 20 and 22) and ones without the i band."""
@@ -184,7 +219,7 @@ def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypat
         columns[name][60:70] = np.nan  # neither: the prior weighs 1
     without = NativeLephare(config).estimate(columns)
 
-    with_nz_prior(monkeypatch)
+    with_lephare_settings(monkeypatch, {"NZ_PRIOR": "4,5"})
     native = NativeLephare(config)
     assert native.fit.prior_bands == (3, 4)
     assert native.tables is not None and len(set(native.tables.row_prior[:native.tables.rows[0]])) >= 3  # types

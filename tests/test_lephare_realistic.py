@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 from conftest import object_input, write_config
-from lephare_setup import DATA, assert_same_as_rail, train_library, with_nz_prior
+from lephare_setup import DATA, assert_same_as_rail, train_library, with_lephare_settings
 
 from pzmpi.datasets.lephare_libraries import LIBRARIES, cosmos_library_params
 from pzmpi.estimators.native.lephare_exact import GALAXY
@@ -89,7 +89,7 @@ def test_the_n_z_prior_on_a_realistic_library_gives_rails_values_and_pdfs(realis
     from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
 
-    with_nz_prior(monkeypatch)
+    with_lephare_settings(monkeypatch, {"NZ_PRIOR": "4,5"})
     folder, estimator = realistic
     config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
                                       estimator=estimator, output={"folder": "run", "estimator_columns": KEYS}))
