@@ -104,6 +104,9 @@ def test_pdfs_match_rail_and_libraries_load_once_per_rank(lephare_setup, tmp_pat
                                                                           folder / "catalog"))
 
 
+RAIL_KEYS = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]  # RAIL's output_keys
+
+
 CRAFTED = {  # (magnitudes u..y, errors u..y): what a catalog can hand LePHARE after pzmpi's cleaning
     "clean": ([24.1, 23.5, 23.0, 22.7, 22.5, 22.4], [0.2, 0.05, 0.03, 0.03, 0.04, 0.09]),
     "unobserved bands": ([np.nan, np.nan, 23.0, 22.7, np.nan, 22.4], [np.nan, np.nan, 0.03, 0.03, np.nan, 0.09]),
@@ -128,7 +131,7 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
     from pzmpi.estimators.rail_adapter import RailEstimator
 
     folder, estimator = lephare_setup
-    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]  # RAIL's output_keys
+    keys = RAIL_KEYS
     path = write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")), estimator=estimator,
                         output={"folder": "run", "estimator_columns": keys})
     config = load_config(path)
@@ -159,25 +162,32 @@ def test_the_native_fit_gives_lephares_numbers_on_crafted_objects(lephare_setup,
     assert mine.extras["CHI_BEST"][crafted["non-detection at the limit"]] == 1e9  # 99 +- 1 as a detection: no fit
 
 
+def dc2_objects(lephare_setup, tmp_path: Path) -> tuple:
+    """A run's configuration on the small library keeping RAIL's output keys, and the magnitudes of the first 300
+    DC2 validation objects as the estimators' columns."""
+    from pzmpi.estimators.config import load_config
+
+    folder, estimator = lephare_setup
+    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
+                                      estimator=estimator, output={"folder": "run", "estimator_columns": RAIL_KEYS}))
+    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
+    return config, {name: np.asarray(values[:300], dtype=np.float32) for name, values in sample.items()
+                    if name.startswith("mag_")}
+
+
 @pytest.mark.parametrize("kernel", ["gridded", "exact"])
 def test_other_settings_give_lephares_numbers(lephare_setup, tmp_path, monkeypatch, kernel):
     """Settings away from RAIL's defaults on both sides (an error floor per band, another error factor, narrower
     MAG_ABS limits on another reference band, a lower discrepant-band threshold, no Z_INTERP): the same numbers."""
     monkeypatch.setenv("LEPHAREDIR", str(DATA))
     import pzmpi.estimators.rail_adapter as rail_adapter
-    from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
 
     settings = {"ERR_SCALE": "0.01,0.03,0.02,0.02,0.05,0.04", "ERR_FACTOR": "1.2", "MAG_ABS": "-22,-14",
                 "MAG_ABS_QSO": "-28,-16", "MAG_REF": "4", "RM_DISCREPANT_BD": "60", "Z_INTERP": "NO"}
     with_lephare_settings(monkeypatch, settings)
-    folder, estimator = lephare_setup
-    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]
-    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
-                                      estimator=estimator, output={"folder": "run", "estimator_columns": keys}))
-    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    columns = {name: np.asarray(values[:300], dtype=np.float32) for name, values in sample.items()
-               if name.startswith("mag_")}
+    config, columns = dc2_objects(lephare_setup, tmp_path)
+    keys = RAIL_KEYS
     columns["mag_g_lsst"][:30] -= 3.0  # a discrepant band
     native = NativeLephare(config)
     assert native.fit.error_floor.tolist() == [0.01, 0.03, 0.02, 0.02, 0.05, 0.04]
@@ -200,16 +210,10 @@ def test_the_n_z_prior_gives_lephares_numbers(lephare_setup, tmp_path, monkeypat
     ones (the prior's cuts at i = 20 and 22) and ones without the i band."""
     monkeypatch.setenv("LEPHAREDIR", str(DATA))
     import pzmpi.estimators.rail_adapter as rail_adapter
-    from pzmpi.estimators.config import load_config
     from pzmpi.estimators.native.lephare import NativeLephare
 
-    folder, estimator = lephare_setup
-    keys = ["Z_BEST", "CHI_BEST", "ZQ_BEST", "CHI_QSO", "MOD_STAR", "CHI_STAR"]
-    config = load_config(write_config(tmp_path / "run.toml", input=object_input(str(folder / "catalog")),
-                                      estimator=estimator, output={"folder": "run", "estimator_columns": keys}))
-    sample = read_rail_table(rail_sample_path(DC2_VALIDATION))
-    columns = {name: np.asarray(values[:300], dtype=np.float32) for name, values in sample.items()
-               if name.startswith("mag_")}
+    config, columns = dc2_objects(lephare_setup, tmp_path)
+    keys = RAIL_KEYS
     for band in "ugrizy":
         columns[f"mag_{band}_lsst"][:20] -= 5.0  # i < 20: no galaxy above z = 1
         columns[f"mag_{band}_lsst"][20:40] -= 2.5  # some under 22: none above z = 2
