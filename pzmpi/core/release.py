@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,7 +89,7 @@ class Release:
         try:
             with registry.connection(root) as con:
                 rid = registry.release_id(con, name)
-                known = registry.release_names(con)
+                known = registry.release_names(con) if rid is None else []  # for the error only
         except FileNotFoundError:
             rid, known = None, []
         if rid is None:
@@ -105,14 +102,9 @@ class Release:
         """Where the release's reports go."""
         return self.root / self.name
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        with registry.connection(self.root) as con:
-            yield con
-
     def _cached(self, key: str, load: Any) -> Any:
         if key not in self._cache:
-            with self._reading() as con:
+            with registry.connection(self.root) as con:
                 self._cache[key] = load(con, self.release_id)
         return self._cache[key]
 
@@ -143,26 +135,26 @@ class Release:
 
     def totals(self) -> tuple[int, int, int, list[str]]:
         """Files, rows, bytes, and the files unreadable at init, counted by the registry."""
-        with self._reading() as con:
+        with registry.connection(self.root) as con:
             return registry.file_totals(con, self.release_id)
 
     def entries(self, section: str, files: bool = True) -> list[dict[str, Any]]:
         """The entries of ``section``, oldest first (see ``registry.load_entries`` for ``files``)."""
-        with self._reading() as con:
+        with registry.connection(self.root) as con:
             return registry.load_entries(con, self.release_id, section, files)
 
     def latest_entry(self, section: str) -> dict[str, Any] | None:
-        with self._reading() as con:
+        with registry.connection(self.root) as con:
             return registry.latest_entry(con, self.release_id, section)
 
     def history(self) -> list[dict[str, Any]]:
-        with self._reading() as con:
+        with registry.connection(self.root) as con:
             return registry.load_history(con, self.release_id)
 
     @property
     def record(self) -> dict[str, Any]:
         """The whole record as one JSON-ready dict (the export of ``pzmpi release show --json``)."""
-        with self._reading() as con:
+        with registry.connection(self.root) as con:
             rid = self.release_id
             record = {**registry.release_header(con, rid), "files": registry.load_files(con, rid),
                       "schema": registry.load_schema(con, rid)}
