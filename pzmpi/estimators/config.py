@@ -61,7 +61,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "nzbins": Key((int,), 301, "number of redshift grid points"),
         "params": Key((dict,), {}, "extra parameters passed unchanged to the RAIL estimator stage"),
         "data_dir": Key((str,), "", "auxiliary data of the estimator: LEPHAREDIR for LePHARE (e.g. shared/lephare-data)"),
-        "implementation": Key((str,), "native", "'native': pzmpi's compiled code where it has one (flexzboost, bpz, tpz, gpz), RAIL's otherwise; 'rail': always RAIL's own code"),
+        "implementation": Key((str,), "native", "'native': pzmpi's compiled code where it has one (flexzboost, bpz, tpz, gpz, lephare), RAIL's otherwise; 'rail': always RAIL's own code"),
     },
     "training": {
         "input": Key((str,), "", "training table (parquet or HDF5) for 'pzmpi train' (default with 'input.release': its newest training set's training split)"),
