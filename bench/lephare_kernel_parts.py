@@ -26,7 +26,7 @@ import numpy as np
 from common import LEPHARE_DATA
 
 from pzmpi.estimators.native import lephare_gridded as gridded
-from pzmpi.estimators.native.lephare_exact import GALAXY, QSO, band_terms, prepare_source, source_scratch
+from pzmpi.estimators.native.lephare_exact import GALAXY, QSO, source_scratch
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -47,11 +47,8 @@ def _passes(mags, errors, models, rules, tables, with_pdf):  # pragma: no cover 
     for first in range(0, n_objects, block):
         count = min(block, n_objects - first)
         for o in range(count):
-            prepare_source(mags[first + o], errors[first + o], rules, flux[o], error[o], used[o])
-            band_terms(flux[o], error[o], used[o], terms[o])
-            total[o] = 0.0
-            for k in range(n_bands):
-                total[o] += terms[o, 2, k] * terms[o, 2, k]
+            total[o] = gridded.source_terms(mags[first + o], errors[first + o], rules, flux[o], error[o], used[o],
+                                            terms[o])
         minimum[:] = np.inf
         for t in (GALAXY, QSO):
             for top in range(0, tables.rows[t], rows_per_block):

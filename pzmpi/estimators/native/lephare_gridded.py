@@ -115,6 +115,18 @@ def grid_tables(models: FitModels, with_prior: bool) -> GridTables | None:
     return GridTables(first, rows, offset, by_bin, row_prior, bin_redshift)
 
 
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
+def source_terms(mags, errors, rules, flux, error, used, terms):  # pragma: no cover - compiled
+    """One object's fluxes, errors and fitted bands (``prepare_source``) and per-band terms (``band_terms``), into
+    the scratch given; returns S = Σ (f w)², the first term of its analytic chi2."""
+    prepare_source(mags, errors, rules, flux, error, used)
+    band_terms(flux, error, used, terms)
+    total = 0.0
+    for k in range(flux.size):
+        total += terms[2, k] * terms[2, k]
+    return total
+
+
 @numba.njit(cache=True, error_model="numpy", fastmath=False)
 def _prior_table(magnitude, bin_redshift, table):  # pragma: no cover - compiled
     """The N(z) prior of one object as ``lephare_exact`` subtracts it, 2 ln P(z | T, m) P(T | m), per type (rows
@@ -314,11 +326,7 @@ def fit_chunk_on_grid(mags, errors, models, rules, tables, stars, pdfs, best, ch
     for first in range(0, n_objects, OBJECT_BLOCK):
         count = min(OBJECT_BLOCK, n_objects - first)
         for o in range(count):
-            prepare_source(mags[first + o], errors[first + o], rules, flux[o], error[o], used[o])
-            band_terms(flux[o], error[o], used[o], terms[o])
-            total[o] = 0.0
-            for k in range(n_bands):
-                total[o] += terms[o, 2, k] * terms[o, 2, k]
+            total[o] = source_terms(mags[first + o], errors[first + o], rules, flux[o], error[o], used[o], terms[o])
             magnitude = prior_magnitude(flux[o], used[o], rules)
             weighed[o] = not math.isnan(magnitude)
             spread[o] = _prior_table(magnitude, tables.bin_redshift, prior[o])
