@@ -189,7 +189,7 @@ def _plan_on_root(config: Config, size: int, paths: RunPaths, listed: list[str],
     assert footers is not None
     plan = plan_from_footers(listed, in_listed_order(footers), size, config.run.max_rows_per_piece)
     write_text_atomically(paths.plan, plan.to_json())
-    write_text_atomically(paths.root / "config.toml", config.text)
+    write_text_atomically(paths.config, config.text)
     return plan
 
 
@@ -240,7 +240,7 @@ def _process_piece(piece: Piece, context: RankContext) -> Summary | dict[str, st
     readable summary) is skipped, and its summary read back from its file.
     """
     config, estimator, layout, timer = context.config, context.estimator, context.layout, context.timer
-    progress, heartbeat, attrs = context.progress, context.heartbeat, context.attrs
+    progress, heartbeat, attrs, stop = context.progress, context.heartbeat, context.attrs, context.stop
     final = context.paths.pieces / piece.output_name
     identity = {"result_key": attrs["result_key"], "input_file": piece.path, "input_size": piece.input_size,
                 "row_start": piece.row_start, "row_stop": piece.row_stop}
@@ -284,7 +284,7 @@ def _process_piece(piece: Piece, context: RankContext) -> Summary | dict[str, st
                 _count_chunk(timer, chunk.nondetections, chunk.bad_ebv, len(chunk))
                 progress.add(len(chunk))
                 heartbeat.beat(len(chunk))
-                context.stop.check()  # raises out of the writer, which deletes its unfinished file
+                stop.check()  # raises out of the writer, which deletes its unfinished file
             with timer.stage("write"):
                 if summary is not None:
                     summary.write(writer.group("summary"))

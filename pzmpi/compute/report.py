@@ -94,7 +94,8 @@ def _histogram_document(counts: np.ndarray, low: float, high: float) -> dict[str
 
 def build_results(run_dir: Path) -> dict[str, Any]:
     """The results document of a finished run (its summary, record, configuration and model)."""
-    record_path, summary_path = run_dir / "run.json", run_dir / "summary.hdf5"
+    paths = RunPaths(run_dir)
+    record_path, summary_path = paths.run_record, paths.summary
     for required in (record_path, summary_path):
         if not required.is_file():
             raise ConfigError(f"{run_dir}: no {required.name}: not the folder of a finished pzmpi run with "

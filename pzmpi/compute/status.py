@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pzmpi.compute.heartbeat import HEARTBEAT_FOLDER
+from pzmpi.io.run_folder import RunPaths
 
 SLOW_FRACTION = 0.5  # a working rank slower than this fraction of the median rate is flagged slow
 SILENT_INTERVALS = 3  # a running rank silent for this many heartbeat intervals is flagged silent
@@ -21,7 +22,7 @@ SILENT_INTERVALS = 3  # a running rank silent for this many heartbeat intervals 
 
 def read_status(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The run's plan and its ranks' latest heartbeats (rank order)."""
-    plan_path = run_dir / "plan.json"
+    plan_path = RunPaths(run_dir).plan
     if not plan_path.is_file():
         raise FileNotFoundError(f"{run_dir} has no plan.json: not a run folder, or its run has not planned yet")
     beats = []

@@ -41,7 +41,7 @@ from pzmpi.deliver.package_readme import package_readme
 from pzmpi.estimators import estimator_code
 from pzmpi.estimators.model_info import training_record_path
 from pzmpi.io.pieces import write_run_index
-from pzmpi.io.run_folder import finished_pieces
+from pzmpi.io.run_folder import RunPaths, finished_pieces
 
 MANIFEST = "MANIFEST.sha256"
 PACKAGE_FORMAT = 1
@@ -123,7 +123,8 @@ def lay_out(settings: PackageSettings) -> list[tuple[Path, Path, int]]:
     codes = _table_codes(settings.table)
     runs = {}
     for folder in settings.runs:
-        record = json.loads((folder / "run.json").read_text()) if (folder / "run.json").is_file() else None
+        record_path = RunPaths(folder).run_record
+        record = json.loads(record_path.read_text()) if record_path.is_file() else None
         if record is None:
             raise ConfigError(f"{folder}: no run.json: not the folder of a pzmpi run")
         code = estimator_code(record["estimator"])

@@ -47,7 +47,7 @@ from pzmpi.deliver import hats_catalog
 from pzmpi.deliver.photoz_columns import POINT_COLUMNS, code_columns, compile_kernel, trim_mantissa
 from pzmpi.estimators import estimator_code
 from pzmpi.estimators.config import NONDETECTED_BANDS, load_run_config
-from pzmpi.io.run_folder import RunPiece, finished_pieces
+from pzmpi.io.run_folder import RunPaths, RunPiece, finished_pieces
 
 log = logging.getLogger("pzmpi")
 
@@ -109,7 +109,7 @@ def open_runs(settings: PublishSettings) -> list[RunSource]:
         if not (config.input.ra_column and config.input.dec_column):
             raise ConfigError(f"{folder}: the run kept no positions ('input.ra_column' is ''); publish needs them")
         pieces = finished_pieces(folder)
-        planned = len(json.loads((folder / "plan.json").read_text())["pieces"])
+        planned = len(json.loads(RunPaths(folder).plan.read_text())["pieces"])
         if len(pieces) < planned and not settings.allow_incomplete:
             raise ConfigError(f"{folder}: {planned - len(pieces)} of {planned} pieces have no file (failed or "
                               f"not run): finish the run (pzmpi run resumes it) or pass --allow-incomplete")

@@ -19,6 +19,7 @@ from pzmpi.core.errors import ConfigError
 from pzmpi.core.release import RELEASE_TABLES, Release, releases_root
 from pzmpi.core.tomlconfig import NUMBER, Key, dump_toml, read_toml, resolve_path, validate_sections
 from pzmpi.estimators import default_nondetect_val
+from pzmpi.io.run_folder import RunPaths
 from pzmpi.photometry.bands import (LSST_BANDS, LSST_EXTINCTION, LSST_MAG_LIMITS, SKINNY_MAGNITUDE,
                                     SKINNY_MAGNITUDE_ERROR)
 
@@ -231,7 +232,8 @@ def load_run_config(run_dir: str | Path) -> Config:
     came from (``run.json``'s ``config_file``) in its folder.
     """
     run_dir = Path(run_dir)
-    record, text = run_dir / "run.json", run_dir / "config.toml"
+    paths = RunPaths(run_dir)
+    record, text = paths.run_record, paths.config
     for required in (record, text):
         if not required.is_file():
             raise ConfigError(f"{run_dir}: no {required.name}: not the folder of a pzmpi run")

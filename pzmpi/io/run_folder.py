@@ -50,6 +50,10 @@ class RunPaths:
     def run_record(self) -> Path:
         return self.root / "run.json"
 
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
 
 @dataclass(frozen=True)
 class RunPiece:

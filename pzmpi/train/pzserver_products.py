@@ -30,7 +30,7 @@ from pzmpi.core.errors import ConfigError
 from pzmpi.core.files import write_text_atomically
 from pzmpi.core.versions import package_versions
 from pzmpi.estimators.config import load_run_config
-from pzmpi.io.run_folder import finished_pieces
+from pzmpi.io.run_folder import RunPaths, finished_pieces
 
 PRODUCT_FILE = "pzserver.json"
 KINDS = ("training_set", "validation_results", "photoz_estimates")
@@ -114,7 +114,8 @@ def validation_export(folder: Path, run_name: str | None, name: str | None, rele
 def photoz_estimates_export(run_dir: Path, name: str | None, release: str | None, description: str | None
                             ) -> Export:
     """A photoz_estimates product of a finished run: metadata only (the table stays where it is)."""
-    record = _json(run_dir / "run.json")
+    paths = RunPaths(run_dir)
+    record = _json(paths.run_record)
     results = run_dir / "report" / "results.json"
     if not results.is_file():
         raise ConfigError(f"{run_dir}: no report/results.json: run 'pzmpi report {run_dir}' first")
@@ -144,8 +145,8 @@ def photoz_estimates_export(run_dir: Path, name: str | None, release: str | None
         f"({record['implementation']}), keyed by objectId. Metadata only: photoz_estimates.json says where the "
         f"table is and how to read it; results.html is its results report. Made by pzmpi "
         f"{record['versions'].get('pzmpi', '')}.")
-    files = {"results.json": results, "results.html": results.with_suffix(".html"), "run.json": run_dir / "run.json",
-             "config.toml": run_dir / "config.toml"}
+    files = {"results.json": results, "results.html": results.with_suffix(".html"), "run.json": paths.run_record,
+             "config.toml": paths.config}
     product = Product("photoz_estimates", name or f"{record['estimator']} photo-z", _release(release, None),
                       record["estimator"], text, "photoz_estimates.json", list(files))
     return Export(product, files, {"photoz_estimates.json": json.dumps(pointer, indent=1)})
